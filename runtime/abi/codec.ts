@@ -1,0 +1,188 @@
+/**
+ * Envelope encoding and result decoding. Decoding is the edge where plugin
+ * output enters the gateway: length first, then msgpack with extensions off,
+ * then the schema, then the hook's capabilities and header rules. A result is
+ * returned only when all of it is valid, so changes apply all or nothing.
+ */
+import { Packr, Unpackr } from 'msgpackr';
+import { WasmgateError } from '../errors.ts';
+import type { Envelope, Hook, HookResult, Multi } from './records.ts';
+import { validateResult } from './schema.ts';
+
+const packr = new Packr({ useRecords: false, moreTypes: false, structuredClone: false, encodeUndefinedAsNil: true });
+const unpackr = new Unpackr({
+  useRecords: false,
+  mapsAsObjects: true,
+  moreTypes: false,
+  structuredClone: false,
+  int64AsType: 'number',
+});
+
+export function encodeEnvelope(envelope: Envelope): Uint8Array {
+  return packr.pack(envelope);
+}
+
+const REQUEST_HOOKS: ReadonlySet<Hook> = new Set(['pre', 'auth', 'post_auth', 'endpoint', 'post']);
+
+/** Headers a plugin may never set, add or delete: they frame the message on the wire. */
+export const FORBIDDEN_HEADERS: ReadonlySet<string> = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'proxy-connection',
+]);
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: CR, LF and NUL are what we refuse
+const BAD_VALUE = /[\r\n\0]/;
+
+function badOutput(message: string, cause?: unknown): WasmgateError {
+  return new WasmgateError('BAD_OUTPUT', message, cause === undefined ? undefined : { cause });
+}
+
+function notAllowed(hook: Hook, field: string): WasmgateError {
+  return new WasmgateError('HOOK_NOT_ALLOWED', `a ${hook} plugin may not return "${field}"`);
+}
+
+function checkName(name: string, where: string): string {
+  if (!TOKEN.test(name)) throw new WasmgateError('FORBIDDEN_HEADER', `${where}: "${name.slice(0, 64)}" is not a valid header name`);
+  const lower = name.toLowerCase();
+  if (FORBIDDEN_HEADERS.has(lower)) throw new WasmgateError('FORBIDDEN_HEADER', `${where}: a plugin may not change "${lower}"`);
+  return lower;
+}
+
+function normaliseHeaders(map: Record<string, string | string[]> | undefined, where: string): Multi | undefined {
+  if (!map) return undefined;
+  const out: Multi = Object.create(null);
+  for (const [name, value] of Object.entries(map)) {
+    const lower = checkName(name, where);
+    const values = typeof value === 'string' ? [value] : value;
+    for (const v of values) {
+      if (BAD_VALUE.test(v)) throw new WasmgateError('FORBIDDEN_HEADER', `${where}.${lower}: values may not contain CR, LF or NUL`);
+    }
+    out[lower] = (out[lower] ?? []).concat(values);
+  }
+  return out;
+}
+
+function normaliseParams(map: Record<string, string | string[]> | undefined): Multi | undefined {
+  if (!map) return undefined;
+  const out: Multi = Object.create(null);
+  for (const [name, value] of Object.entries(map)) out[name] = typeof value === 'string' ? [value] : value;
+  return out;
+}
+
+function checkNames(names: string[] | undefined, where: string): string[] | undefined {
+  return names?.map((n) => checkName(n, where));
+}
+
+const encoder = new TextEncoder();
+function toBytes(v: Uint8Array | string | undefined): Uint8Array | undefined {
+  if (v === undefined) return undefined;
+  return typeof v === 'string' ? encoder.encode(v) : v;
+}
+
+type RawResult = {
+  request?: {
+    set_headers?: Record<string, string | string[]>;
+    add_headers?: Record<string, string | string[]>;
+    delete_headers?: string[];
+    add_params?: Record<string, string | string[]>;
+    delete_params?: string[];
+    body?: Uint8Array | string;
+    url?: string;
+  };
+  return_overrides?: {
+    response_code: number;
+    response_error?: string;
+    response_body?: Uint8Array | string;
+    headers?: Record<string, string | string[]>;
+    override_error?: boolean;
+  };
+  session?: HookResult['session'];
+  response?: {
+    status_code?: number;
+    set_headers?: Record<string, string | string[]>;
+    add_headers?: Record<string, string | string[]>;
+    delete_headers?: string[];
+    body?: Uint8Array | string;
+  };
+  record?: HookResult['record'];
+  error?: string;
+};
+
+const EMPTY: HookResult = Object.freeze({});
+
+/**
+ * Decodes and validates one plugin output for `hook`. Throws a WasmgateError
+ * (BAD_OUTPUT, HOOK_NOT_ALLOWED, FORBIDDEN_HEADER, PLUGIN_ERROR,
+ * OUTPUT_TOO_LARGE) or returns the normalised result.
+ */
+export function decodeResult(output: Uint8Array | null, hook: Hook, maxOutputBytes: number): HookResult {
+  if (!output || output.byteLength === 0) return EMPTY;
+  if (output.byteLength > maxOutputBytes) {
+    throw new WasmgateError('OUTPUT_TOO_LARGE', `the plugin output is ${output.byteLength} bytes; the limit is ${maxOutputBytes}`);
+  }
+  let raw: unknown;
+  try {
+    raw = unpackr.unpack(output);
+  } catch (cause) {
+    throw badOutput('the plugin output is not valid msgpack', cause);
+  }
+  if (!validateResult(raw)) {
+    const e = validateResult.errors?.[0];
+    const where = e ? `${e.instancePath || '(root)'} ${e.message ?? ''}`.trim() : 'invalid';
+    throw badOutput(`the plugin output does not match the ABI schema: ${where}`);
+  }
+  const r = raw as RawResult;
+  if (r.error !== undefined) throw new WasmgateError('PLUGIN_ERROR', `the plugin reported: ${r.error.slice(0, 200)}`);
+
+  const isRequestHook = REQUEST_HOOKS.has(hook);
+  if (r.request && !isRequestHook) throw notAllowed(hook, 'request');
+  if (r.return_overrides && !isRequestHook) throw notAllowed(hook, 'return_overrides');
+  if (r.session && hook !== 'auth') throw notAllowed(hook, 'session');
+  if (r.response && hook !== 'response') throw notAllowed(hook, 'response');
+  if (r.record && hook !== 'analytics') throw notAllowed(hook, 'record');
+
+  const result: HookResult = {};
+  if (r.request) {
+    const q = r.request;
+    result.request = {
+      set_headers: normaliseHeaders(q.set_headers, 'request.set_headers'),
+      add_headers: normaliseHeaders(q.add_headers, 'request.add_headers'),
+      delete_headers: checkNames(q.delete_headers, 'request.delete_headers'),
+      add_params: normaliseParams(q.add_params),
+      delete_params: q.delete_params,
+      body: toBytes(q.body),
+      url: q.url,
+    };
+  }
+  if (r.return_overrides) {
+    const o = r.return_overrides;
+    result.return_overrides = {
+      response_code: o.response_code,
+      response_error: o.response_error,
+      response_body: toBytes(o.response_body),
+      headers: normaliseHeaders(o.headers, 'return_overrides.headers'),
+      override_error: o.override_error,
+    };
+  }
+  if (r.session) result.session = r.session;
+  if (r.response) {
+    const p = r.response;
+    result.response = {
+      status_code: p.status_code,
+      set_headers: normaliseHeaders(p.set_headers, 'response.set_headers'),
+      add_headers: normaliseHeaders(p.add_headers, 'response.add_headers'),
+      delete_headers: checkNames(p.delete_headers, 'response.delete_headers'),
+      body: toBytes(p.body),
+    };
+  }
+  if (r.record) result.record = r.record;
+  return result;
+}

@@ -1,0 +1,191 @@
+/**
+ * A plugin version bound to one API: its own instance pool (instances are
+ * never shared across APIs), its config, and the call path — fuel set,
+ * envelope in through the fast path or the Extism input, output out, errors
+ * classified into stable codes.
+ */
+import { decodeResult, encodeEnvelope } from './abi/codec.ts';
+import type { Envelope, Hook, HookResult } from './abi/records.ts';
+import { isPluginFault, WasmgateError } from './errors.ts';
+import { CallState, type PluginLogSink } from './host-functions.ts';
+import { createInstance, type LiveInstance } from './instance.ts';
+import type { RuntimeLimits } from './limits.ts';
+import { InstancePool, type PoolStats } from './pool.ts';
+import type { FailureTracker } from './quarantine.ts';
+import type { ModuleFacts } from './upload/pipeline.ts';
+
+export interface PreparedModule {
+  readonly facts: ModuleFacts;
+  readonly module: WebAssembly.Module;
+  /** The metered, memory-capped bytes that were compiled. */
+  readonly bytes: Uint8Array;
+  readonly health: FailureTracker;
+}
+
+export interface CallOptions {
+  requestId?: string;
+  /** Tags attached to this call's plugin log lines. */
+  tags?: Record<string, string>;
+  /** Overrides the fuel budget for this call. */
+  fuel?: number;
+}
+
+export interface CallOutcome {
+  output: Uint8Array | null;
+  fuelUsed: number;
+  logDropped: number;
+}
+
+export interface CallEvent {
+  sha256: string;
+  apiId: string;
+  exportName: string;
+  hook: Hook | null;
+  ok: boolean;
+  code: WasmgateError['code'] | null;
+  seconds: number;
+  fuelUsed: number;
+}
+
+export interface BindingOptions {
+  apiId: string;
+  /** The API's config_data, offered to stock Extism plugins through config_get. */
+  config?: Record<string, unknown>;
+  limits: RuntimeLimits;
+  logSink: PluginLogSink;
+  onCall?: ((event: CallEvent) => void) | undefined;
+}
+
+function toExtismConfig(config: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(config ?? {})) out[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  return out;
+}
+
+export class PluginBinding {
+  readonly module: PreparedModule;
+  readonly apiId: string;
+  readonly #pool: InstancePool<LiveInstance>;
+  readonly #limits: RuntimeLimits;
+  readonly #exports: ReadonlySet<string>;
+  readonly #onCall: BindingOptions['onCall'];
+
+  constructor(module: PreparedModule, opts: BindingOptions) {
+    this.module = module;
+    this.apiId = opts.apiId;
+    this.#limits = opts.limits;
+    this.#exports = new Set(module.facts.exports);
+    this.#onCall = opts.onCall;
+    const config = toExtismConfig(opts.config);
+    this.#pool = new InstancePool<LiveInstance>(
+      () => createInstance(module.module, { wasi: module.facts.wasi, config, limits: opts.limits, logSink: opts.logSink }),
+      (inst) => inst.plugin.close(),
+      { max: opts.limits.poolMaxInstances, waitMs: opts.limits.poolWaitMs, maxWaiters: opts.limits.poolMaxWaiters },
+    );
+  }
+
+  hasExport(name: string): boolean {
+    return this.#exports.has(name);
+  }
+
+  /** One call with raw bytes in and out (no schema): the vectors and `plugin run` use it. */
+  async callRaw(exportName: string, input: Uint8Array, opts: CallOptions = {}, hook: Hook | null = null): Promise<CallOutcome> {
+    const started = process.hrtime.bigint();
+    let fuelUsed = 0;
+    try {
+      if (!this.#exports.has(exportName)) {
+        throw new WasmgateError('EXPORT_NOT_FOUND', `the plugin does not export a function named "${exportName}"`);
+      }
+      this.module.health.check();
+      const outcome = await this.#invoke(exportName, input, opts);
+      fuelUsed = outcome.fuelUsed;
+      this.module.health.success();
+      this.#emit(exportName, hook, null, started, fuelUsed);
+      return outcome;
+    } catch (err) {
+      const e = err instanceof WasmgateError ? err : new WasmgateError('TRAP', 'the plugin call failed', { cause: err });
+      if (isPluginFault(e.code)) this.module.health.failure();
+      if (e.code === 'FUEL_EXHAUSTED') fuelUsed = opts.fuel ?? this.#limits.fuelPerCall;
+      this.#emit(exportName, hook, e, started, fuelUsed);
+      throw e;
+    }
+  }
+
+  /** One hook call: encode the envelope, call, decode and validate the result. */
+  async call(exportName: string, hook: Hook, envelope: Envelope | Uint8Array, opts: CallOptions = {}): Promise<HookResult> {
+    const input = envelope instanceof Uint8Array ? envelope : encodeEnvelope(envelope);
+    const outcome = await this.callRaw(exportName, input, opts, hook);
+    try {
+      return decodeResult(outcome.output, hook, this.#limits.maxOutputBytes);
+    } catch (err) {
+      if (err instanceof WasmgateError && isPluginFault(err.code)) this.module.health.failure();
+      if (err instanceof WasmgateError) this.#emit(exportName, hook, err, process.hrtime.bigint(), 0);
+      throw err;
+    }
+  }
+
+  async #invoke(exportName: string, input: Uint8Array, opts: CallOptions): Promise<CallOutcome> {
+    const inst = await this.#pool.acquire();
+    const state = new CallState(input, opts.tags ?? (opts.requestId ? { request_id: opts.requestId } : {}));
+    const budget = opts.fuel ?? this.#limits.fuelPerCall;
+    inst.fuel.value = BigInt(budget);
+    let extismOutput: Uint8Array | null = null;
+    try {
+      const out = await inst.plugin.call(exportName, this.module.facts.fastInput ? undefined : input, state);
+      if (state.error) throw state.error;
+      if (!state.output && out) extismOutput = out.bytes();
+    } catch (err) {
+      inst.broken = true;
+      this.#pool.release(inst, true);
+      throw classify(err, state, inst, this.#limits);
+    }
+    const fuelUsed = budget - Number(inst.fuel.value);
+    this.#pool.release(inst);
+    const output = state.output ?? extismOutput;
+    if (output && output.byteLength > this.#limits.maxOutputBytes) {
+      throw new WasmgateError('OUTPUT_TOO_LARGE', `the plugin output is ${output.byteLength} bytes; the limit is ${this.#limits.maxOutputBytes}`);
+    }
+    return { output, fuelUsed, logDropped: state.logDropped };
+  }
+
+  #emit(exportName: string, hook: Hook | null, err: WasmgateError | null, started: bigint, fuelUsed: number): void {
+    if (!this.#onCall) return;
+    this.#onCall({
+      sha256: this.module.facts.sha256,
+      apiId: this.apiId,
+      exportName,
+      hook,
+      ok: err === null,
+      code: err?.code ?? null,
+      seconds: Number(process.hrtime.bigint() - started) / 1e9,
+      fuelUsed,
+    });
+  }
+
+  stats(): PoolStats {
+    return this.#pool.stats();
+  }
+
+  /** Lets calls in flight finish on this version, then frees its instances. */
+  drain(): Promise<void> {
+    return this.#pool.drain();
+  }
+}
+
+export function classify(err: unknown, state: CallState, inst: LiveInstance, limits: RuntimeLimits): WasmgateError {
+  if (state.error) return state.error;
+  if (err instanceof WasmgateError) return err;
+  if (err instanceof RangeError) return new WasmgateError('STACK_OVERFLOW', undefined, { cause: err });
+  if (err instanceof WebAssembly.RuntimeError) {
+    if ((inst.fuel.value as bigint) < 0n) return new WasmgateError('FUEL_EXHAUSTED', undefined, { cause: err });
+    if (inst.memory.buffer.byteLength >= limits.maxMemoryPages * 65_536) {
+      return new WasmgateError('MEMORY_LIMIT', undefined, { cause: err });
+    }
+    return new WasmgateError('TRAP', undefined, { cause: err });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  if (message.startsWith('Plugin-originated error')) {
+    return new WasmgateError('PLUGIN_ERROR', `the plugin reported: ${message.slice('Plugin-originated error: '.length, 240)}`, { cause: err });
+  }
+  return new WasmgateError('TRAP', undefined, { cause: err });
+}

@@ -1,0 +1,173 @@
+/**
+ * Host functions handed to Extism through its `functions` option. Entries for
+ * `extism:host/env` replace the SDK's own (alloc, var_set, log_*) so every
+ * limit is enforced here; `wasmgate:host/v1` is the bulk-copy fast path that
+ * moves the envelope and the result with one call each (docs/abi.md §2).
+ */
+import type { CallContext } from '@extism/extism';
+import { WasmgateError } from './errors.ts';
+import type { RuntimeLimits } from './limits.ts';
+import { EXTISM_ENV, WASMGATE_HOST } from './upload/pipeline.ts';
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
+const LEVELS: LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error'];
+
+export interface PluginLogLine {
+  level: LogLevel;
+  text: string;
+}
+
+/** Receives plugin log lines, already capped and escaped. */
+export type PluginLogSink = (line: PluginLogLine, tags: Readonly<Record<string, string>>) => void;
+
+/** Per-call state, passed to Extism as the call's host context. */
+export class CallState {
+  output: Uint8Array | null = null;
+  /** The first limit a host function enforced; wins over the trap it causes. */
+  error: WasmgateError | null = null;
+  allocBytes = 0;
+  logBytes = 0;
+  logLines = 0;
+  logDropped = 0;
+
+  constructor(
+    readonly input: Uint8Array,
+    readonly tags: Readonly<Record<string, string>>,
+  ) {}
+
+  fail(err: WasmgateError): never {
+    this.error ??= err;
+    throw err;
+  }
+}
+
+/** Where host functions find the instance's memory once it exists. */
+export interface MemoryHolder {
+  memory: WebAssembly.Memory | null;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+/** Escapes control characters (CR, LF, ESC, …) so a log line stays one line and inert. */
+export function escapeLogText(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const code = c.charCodeAt(0);
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    return `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+function emitLog(state: CallState | null, limits: RuntimeLimits, sink: PluginLogSink, level: LogLevel, bytes: Uint8Array) {
+  if (!state) return;
+  if (state.logLines >= limits.maxLogLinesPerCall || state.logBytes + bytes.byteLength > limits.maxLogBytesPerCall) {
+    state.logDropped++;
+    return;
+  }
+  state.logLines++;
+  state.logBytes += bytes.byteLength;
+  sink({ level, text: escapeLogText(utf8.decode(bytes)) }, state.tags);
+}
+
+function stateOf(ctx: CallContext): CallState | null {
+  const s = ctx.hostContext<CallState | null | undefined>();
+  return s instanceof CallState ? s : null;
+}
+
+function guestBytes(holder: MemoryHolder, state: CallState | null, ptr: number, len: number): Uint8Array {
+  const memory = holder.memory;
+  const start = ptr >>> 0;
+  const length = len >>> 0;
+  if (!memory || start + length > memory.buffer.byteLength) {
+    const err = new WasmgateError('TRAP', 'the plugin passed an out-of-bounds pointer to the host');
+    if (state) state.fail(err);
+    throw err;
+  }
+  return new Uint8Array(memory.buffer, start, length);
+}
+
+type HostFunction = (ctx: CallContext, ...args: never[]) => unknown;
+
+export function makeHostFunctions(
+  holder: MemoryHolder,
+  limits: RuntimeLimits,
+  sink: PluginLogSink,
+): Record<string, Record<string, HostFunction>> {
+  const log = (level: LogLevel) => (ctx: CallContext, addr: bigint) => {
+    const state = stateOf(ctx);
+    const block = ctx.read(addr);
+    if (block) emitLog(state, limits, sink, level, block.bytes());
+  };
+  return {
+    [WASMGATE_HOST]: {
+      input_length: (ctx: CallContext) => stateOf(ctx)?.input.byteLength ?? 0,
+      input_read: (ctx: CallContext, dst: number) => {
+        const state = stateOf(ctx);
+        if (!state) return;
+        guestBytes(holder, state, dst, state.input.byteLength).set(state.input);
+      },
+      output_write: (ctx: CallContext, src: number, len: number) => {
+        const state = stateOf(ctx);
+        if (!state) return;
+        if (len >>> 0 > limits.maxOutputBytes) {
+          state.fail(
+            new WasmgateError('OUTPUT_TOO_LARGE', `the plugin output is ${len >>> 0} bytes; the limit is ${limits.maxOutputBytes}`),
+          );
+        }
+        state.output = guestBytes(holder, state, src, len).slice();
+      },
+      log: (ctx: CallContext, level: number, src: number, len: number) => {
+        const state = stateOf(ctx);
+        if (!state) return;
+        if (len >>> 0 > limits.maxLogBytesPerCall) {
+          state.logDropped++;
+          return;
+        }
+        emitLog(state, limits, sink, LEVELS[level] ?? 'info', guestBytes(holder, state, src, len));
+      },
+    },
+    [EXTISM_ENV]: {
+      alloc: (ctx: CallContext, n: bigint) => {
+        const state = stateOf(ctx);
+        const size = Number(n);
+        const total = (state?.allocBytes ?? 0) + size;
+        if (size < 0 || total > limits.maxAllocBytesPerCall) {
+          const err = new WasmgateError(
+            'ALLOC_LIMIT',
+            `the plugin asked the host for ${size} bytes; at most ${limits.maxAllocBytesPerCall} per call are allowed`,
+          );
+          if (state) state.fail(err);
+          throw err;
+        }
+        if (state) state.allocBytes = total;
+        return ctx.alloc(n);
+      },
+      var_set: (ctx: CallContext, keyAddr: bigint, valueAddr: bigint) => {
+        const key = ctx.read(keyAddr);
+        if (!key) return;
+        const name = key.string();
+        if (valueAddr === 0n) {
+          ctx.deleteVariable(name);
+          return;
+        }
+        const value = ctx.read(valueAddr);
+        if (!value) return;
+        try {
+          ctx.setVariable(name, value.bytes().slice());
+        } catch (cause) {
+          const err = new WasmgateError('VAR_LIMIT', `variables would exceed ${limits.maxVarBytes} bytes`, { cause });
+          const state = stateOf(ctx);
+          if (state) state.fail(err);
+          throw err;
+        }
+      },
+      log_trace: log('trace'),
+      log_debug: log('debug'),
+      log_info: log('info'),
+      log_warn: log('warn'),
+      log_error: log('error'),
+    },
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * Owns the pipeline worker thread: one job at a time, each under a deadline.
+ * A job that overruns (a start function that loops past its fuel, a compile
+ * bomb that slips past the caps) gets its thread terminated and START_TIMEOUT;
+ * the next job gets a fresh thread.
+ */
+import { Worker } from 'node:worker_threads';
+import { WasmgateError } from '../errors.ts';
+import type { RuntimeLimits } from '../limits.ts';
+import type { ModuleFacts, PipelineOptions } from './pipeline.ts';
+import type { PipelineJob, PipelineReply } from './worker.ts';
+
+export interface PreparedBytes {
+  bytes: Uint8Array;
+  module: WebAssembly.Module;
+  facts: ModuleFacts;
+}
+
+const workerEntry = new URL('./worker.ts', import.meta.url).href;
+const bootstrap = new URL('./worker-bootstrap.mjs', import.meta.url);
+
+export class PipelineWorker {
+  #worker: Worker | null = null;
+  #nextId = 1;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  #spawn(): Worker {
+    const worker = new Worker(bootstrap, { workerData: { entry: workerEntry }, stdout: false, stderr: false });
+    worker.unref();
+    this.#worker = worker;
+    return worker;
+  }
+
+  #kill(): void {
+    const w = this.#worker;
+    this.#worker = null;
+    void w?.terminate();
+  }
+
+  /** Warms the thread (binaryen takes a moment to load). */
+  warm(): void {
+    if (!this.#worker && !this.#closed) this.#spawn();
+  }
+
+  run(source: Uint8Array, options: PipelineOptions, limits: RuntimeLimits): Promise<PreparedBytes> {
+    const job = this.#queue.then(() => this.#runOne(source, options, limits));
+    this.#queue = job.catch(() => {});
+    return job;
+  }
+
+  #runOne(source: Uint8Array, options: PipelineOptions, limits: RuntimeLimits): Promise<PreparedBytes> {
+    if (this.#closed) return Promise.reject(new Error('the runtime is closed'));
+    const worker = this.#worker ?? this.#spawn();
+    const id = this.#nextId++;
+    return new Promise<PreparedBytes>((resolve, reject) => {
+      const deadline = limits.initDeadlineMs + 5_000 + Math.ceil(source.byteLength / 1024);
+      const cleanup = () => {
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        this.#kill();
+        reject(new WasmgateError('START_TIMEOUT', `the upload pipeline did not finish within ${deadline} ms`));
+      }, deadline);
+      const onMessage = (reply: PipelineReply) => {
+        if (reply.id !== id) return;
+        cleanup();
+        if (reply.ok) {
+          resolve({ bytes: reply.bytes, module: reply.module, facts: reply.facts });
+        } else {
+          if (reply.fatal) this.#kill();
+          reject(new WasmgateError(reply.code, reply.message));
+        }
+      };
+      const onError = (err: Error) => {
+        cleanup();
+        this.#kill();
+        reject(new WasmgateError('INVALID_MODULE', 'the upload pipeline failed on this module', { cause: err }));
+      };
+      const onExit = () => {
+        cleanup();
+        this.#worker = null;
+        reject(new WasmgateError('INVALID_MODULE', 'the upload pipeline stopped on this module'));
+      };
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+      const job: PipelineJob = { id, source, options, limits };
+      worker.postMessage(job);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const w = this.#worker;
+    this.#worker = null;
+    await w?.terminate();
+  }
+}
