@@ -1,0 +1,171 @@
+/**
+ * A running gateway: the runtime, the plugin registry, the loaded APIs and
+ * the listeners. API changes swap the routing table atomically; requests in
+ * flight finish on the API (and plugin versions) they started with, and the
+ * old API's instances are freed once its last request leaves.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import { type CallEvent, type PluginLogLine, Runtime } from '../runtime/index.ts';
+import { type LoadedApi, loadApi } from './chain/build.ts';
+import type { ApiSpec } from './config/api-spec.ts';
+import type { RequestContext } from './context.ts';
+import { createLogger, type Logger } from './log.ts';
+import { PluginRegistry } from './plugins/registry.ts';
+import { createProxyServer, type RequestPath, type RouteMatch } from './server.ts';
+import type { Settings } from './settings.ts';
+import type { BoundPlugin } from './stages/plugin.ts';
+import type { UpstreamAnswer } from './stages/response.ts';
+
+/** What the gateway needs from routing and the proxy; gateway/routing and gateway/proxy provide it. */
+export interface Plumbing {
+  normalisePath(path: string): string;
+  buildRouter(apis: readonly LoadedApi[]): { match(path: string): RouteMatch | null };
+  forward(ctx: RequestContext, api: LoadedApi, query: string): Promise<UpstreamAnswer>;
+  clientIp(req: IncomingMessage): string;
+  close(): Promise<void>;
+}
+
+interface ApiSlot {
+  api: LoadedApi;
+  inflight: number;
+  retired: boolean;
+}
+
+export class Gateway {
+  readonly runtime: Runtime;
+  readonly registry: PluginRegistry;
+  readonly log: Logger;
+  #slots = new Map<string, ApiSlot>();
+  #bySpec = new WeakMap<LoadedApi, ApiSlot>();
+  #router: { match(path: string): RouteMatch | null };
+  #proxy: FastifyInstance | null = null;
+  #inflight = 0;
+  #idle: (() => void) | null = null;
+
+  constructor(
+    readonly settings: Readonly<Settings>,
+    readonly plumbing: Plumbing,
+    opts: { logger?: Logger; onCall?: (e: CallEvent) => void } = {},
+  ) {
+    this.log = opts.logger ?? createLogger(settings.logLevel);
+    this.runtime = new Runtime({
+      limits: settings.limits,
+      logSink: (line: PluginLogLine, tags) => this.log[line.level === 'trace' ? 'trace' : line.level]({ ...tags, plugin_log: true }, line.text),
+      onCall: opts.onCall,
+    });
+    this.registry = new PluginRegistry(this.runtime);
+    this.#router = plumbing.buildRouter([]);
+  }
+
+  apis(): LoadedApi[] {
+    return [...this.#slots.values()].map((s) => s.api);
+  }
+
+  api(id: string): LoadedApi | undefined {
+    return this.#slots.get(id)?.api;
+  }
+
+  /** Builds the chain of every spec; nothing changes unless all of them load. */
+  async load(specs: readonly ApiSpec[], baseDir: string): Promise<LoadedApi[]> {
+    const loaded: LoadedApi[] = [];
+    try {
+      for (const spec of specs) {
+        loaded.push(
+          await loadApi(spec, {
+            runtime: this.runtime,
+            registry: this.registry,
+            baseDir,
+            normalisePath: (p) => this.plumbing.normalisePath(p),
+            onPluginFailure: (ctx, plugin, err) => this.#pluginFailed(ctx, plugin, err),
+          }),
+        );
+      }
+    } catch (err) {
+      await Promise.all(loaded.map((a) => a.drain()));
+      throw err;
+    }
+    return loaded;
+  }
+
+  /** Replaces (or adds) APIs atomically; `remove` lists API ids to take out. */
+  swap(added: readonly LoadedApi[], remove: readonly string[] = []): void {
+    const next = new Map(this.#slots);
+    const retired: ApiSlot[] = [];
+    for (const id of remove) {
+      const old = next.get(id);
+      if (old) retired.push(old);
+      next.delete(id);
+    }
+    for (const api of added) {
+      const old = next.get(api.id);
+      if (old) retired.push(old);
+      const slot: ApiSlot = { api, inflight: 0, retired: false };
+      next.set(api.id, slot);
+      this.#bySpec.set(api, slot);
+    }
+    this.#router = this.plumbing.buildRouter([...next.values()].filter((s) => s.api.spec.active).map((s) => s.api));
+    this.#slots = next;
+    for (const slot of retired) {
+      slot.retired = true;
+      if (slot.inflight === 0) void slot.api.drain();
+    }
+  }
+
+  #pluginFailed(ctx: RequestContext, plugin: BoundPlugin, err: unknown): void {
+    const e = err as { code?: string; message?: string };
+    this.log.warn({ request_id: ctx.id, plugin: plugin.label, hook: plugin.hook, code: e.code, err: e.message }, 'plugin failed');
+  }
+
+  requestPath(): RequestPath {
+    return {
+      normalisePath: (p) => this.plumbing.normalisePath(p),
+      route: (p) => {
+        const m = this.#router.match(p);
+        if (m) {
+          const slot = this.#bySpec.get(m.api);
+          if (slot) slot.inflight++;
+          this.#inflight++;
+        }
+        return m;
+      },
+      forward: (ctx, api, query) => this.plumbing.forward(ctx, api, query),
+      clientIp: (req) => this.plumbing.clientIp(req),
+      finished: (_ctx, api) => {
+        if (!api) return;
+        this.#inflight--;
+        const slot = this.#bySpec.get(api);
+        if (slot) {
+          slot.inflight--;
+          if (slot.retired && slot.inflight === 0) void slot.api.drain();
+        }
+        if (this.#inflight === 0) this.#idle?.();
+      },
+    };
+  }
+
+  async listen(): Promise<{ port: number }> {
+    this.#proxy = createProxyServer(this.requestPath(), this.settings);
+    await this.#proxy.listen({ host: this.settings.host, port: this.settings.port });
+    const addr = this.#proxy.server.address();
+    return { port: typeof addr === 'object' && addr ? addr.port : this.settings.port };
+  }
+
+  /** Stops accepting, lets requests in flight finish (up to `graceMs`), then frees everything. */
+  async close(graceMs = 10_000): Promise<void> {
+    const proxy = this.#proxy;
+    this.#proxy = null;
+    const closing = proxy?.close();
+    if (this.#inflight > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => (this.#idle = resolve)),
+        new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref()),
+      ]);
+    }
+    await closing;
+    await Promise.all([...this.#slots.values()].map((s) => s.api.drain()));
+    this.#slots.clear();
+    await this.plumbing.close();
+    await this.runtime.close();
+  }
+}

@@ -1,0 +1,8 @@
+/** Structured logs (pino) to stdout; one logger per gateway. */
+import { pino } from 'pino';
+
+export type Logger = pino.Logger;
+
+export function createLogger(level: string): Logger {
+  return pino({ level, base: { service: 'wasmgate' } });
+}

@@ -1,0 +1,167 @@
+/**
+ * The proxy listener: fastify for the HTTP server and its limits, one
+ * catch-all route, and the request path written against the raw Node
+ * request and response (the hot path allocates only what it must).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Multi } from '../runtime/index.ts';
+import type { LoadedApi } from './chain/build.ts';
+import { RequestContext } from './context.ts';
+import { HttpError } from './http-error.ts';
+import { sendBytes, sendError, sendStream, toHttpError } from './reply.ts';
+import { runResponsePlugins, type UpstreamAnswer } from './stages/response.ts';
+import type { Settings } from './settings.ts';
+
+export interface RouteMatch {
+  api: LoadedApi;
+  /** The upstream path after listen-path stripping, normalised. */
+  upstreamPath: string;
+}
+
+export interface RequestPath {
+  /** Normalises a request path; throws HttpError(400) on paths it refuses. */
+  normalisePath(path: string): string;
+  route(path: string): RouteMatch | null;
+  forward(ctx: RequestContext, api: LoadedApi, query: string): Promise<UpstreamAnswer>;
+  clientIp(req: IncomingMessage): string;
+  /** Called once the reply is written (analytics, metrics). */
+  finished?(ctx: RequestContext, api: LoadedApi | null, status: number): void;
+}
+
+const idPrefix = randomUUID().slice(0, 8);
+let idCounter = 0;
+function nextRequestId(): string {
+  idCounter = (idCounter + 1) % Number.MAX_SAFE_INTEGER;
+  return `${idPrefix}-${idCounter.toString(36)}`;
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) throw new HttpError(413, 'payload_too_large');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new HttpError(413, 'payload_too_large');
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
+async function bufferStream(body: NodeJS.ReadableStream, limit: number): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new HttpError(502, 'upstream_response_too_large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+export async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: RequestPath,
+  settings: Pick<Settings, 'maxBodyBytes' | 'maxResponseBodyBytes'>,
+): Promise<void> {
+  const id = nextRequestId();
+  const started = process.hrtime.bigint();
+  const rawUrl = req.url ?? '/';
+  const q = rawUrl.indexOf('?');
+  const rawPath = q === -1 ? rawUrl : rawUrl.slice(0, q);
+  const query = q === -1 ? '' : rawUrl.slice(q);
+  let api: LoadedApi | null = null;
+  let status = 500;
+  let ctx: RequestContext | null = null;
+  try {
+    const match = path.route(path.normalisePath(rawPath));
+    if (!match) throw new HttpError(404, 'not_found');
+    api = match.api;
+    ctx = new RequestContext(
+      id,
+      req,
+      req.method ?? 'GET',
+      rawUrl,
+      match.upstreamPath,
+      query,
+      path.clientIp(req),
+      (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+      req.headers.host ?? '',
+      started,
+      Math.floor(Date.now() / 1000),
+    );
+    if (api.needsRequestBody) ctx.body = await readBody(req, settings.maxBodyBytes);
+    for (const stage of api.request) {
+      const outcome = await stage(ctx);
+      if (outcome.action === 'respond') {
+        status = outcome.status;
+        sendBytes(res, outcome.status, outcome.headers, outcome.body, id);
+        return;
+      }
+    }
+    const answer = await path.forward(ctx, api, query);
+    if (api.response.length) {
+      if (api.needsResponseBody && !(answer.body instanceof Uint8Array)) {
+        answer.body = await bufferStream(answer.body, settings.maxResponseBodyBytes);
+      }
+      await runResponsePlugins(ctx, api, api.response, answer);
+    }
+    status = answer.status;
+    if (answer.body instanceof Uint8Array) {
+      delete answer.headers['content-length'];
+      sendBytes(res, answer.status, answer.headers, answer.body, id);
+    } else {
+      await sendStream(res, answer.status, answer.headers, answer.body as NodeJS.ReadableStream & import('node:stream').Readable, id);
+    }
+  } catch (err) {
+    const httpErr = toHttpError(err);
+    status = httpErr.status;
+    if (!res.headersSent) sendError(res, httpErr, id);
+    else res.destroy();
+  } finally {
+    if (ctx) path.finished?.(ctx, api, status);
+  }
+}
+
+export function createProxyServer(path: RequestPath, settings: Settings): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    disableRequestLogging: true,
+    // Requests beyond these are closed by Node before any stage runs.
+    connectionTimeout: settings.requestTimeoutMs,
+    keepAliveTimeout: settings.keepAliveTimeoutMs,
+    requestTimeout: settings.requestTimeoutMs,
+    maxParamLength: 8192,
+    bodyLimit: settings.maxBodyBytes,
+    http: { maxHeaderSize: settings.maxHeaderBytes, headersTimeout: settings.headersTimeoutMs, insecureHTTPParser: false } as never,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  // Leave bodies unread: the chain streams them or buffers them itself.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, _payload, done) => done(null));
+  app.route({
+    method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'],
+    url: '*',
+    handler: (request, reply) => {
+      reply.hijack();
+      return handle(request.raw, reply.raw, path, settings);
+    },
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.hijack();
+    sendError(reply.raw, new HttpError(404, 'not_found'), nextRequestId());
+  });
+  app.setErrorHandler((err, _request, reply) => {
+    const status = (err as { statusCode?: number }).statusCode ?? 500;
+    const e = status === 413 ? new HttpError(413, 'payload_too_large') : status < 500 ? new HttpError(status, 'bad_request') : new HttpError(500, 'internal_error');
+    reply.hijack();
+    sendError(reply.raw, e, nextRequestId());
+  });
+  return app;
+}
+
+export type { Multi };

@@ -1,0 +1,141 @@
+/**
+ * Calling one bound plugin at one hook: build the envelope from the request,
+ * call through the runtime, and turn the validated result into changes to
+ * the request or an answer. Used by every plugin stage (pre, auth,
+ * post-auth, endpoint, post); the response and analytics hooks have their
+ * own appliers.
+ */
+import {
+  ABI_VERSION,
+  type Envelope,
+  type Hook,
+  type HookResult,
+  type Multi,
+  type PluginBinding,
+  type RequestChanges,
+  type ReturnOverrides,
+} from '../../runtime/index.ts';
+import { CONTINUE, type Outcome, respond } from '../chain/outcome.ts';
+import type { RequestContext } from '../context.ts';
+import { HttpError, pluginFailureToHttp } from '../http-error.ts';
+import type { LoadedApiInfo } from './types.ts';
+
+/** A plugin entry of an API definition, resolved to a version and bound to the API. */
+export interface BoundPlugin {
+  readonly hook: Hook;
+  readonly exportName: string;
+  readonly needsBody: boolean;
+  readonly failOpen: boolean;
+  readonly binding: PluginBinding;
+  /** `name@version`, for logs and metrics. */
+  readonly label: string;
+}
+
+export function buildEnvelope(ctx: RequestContext, api: LoadedApiInfo, plugin: BoundPlugin, hook: Hook): Envelope {
+  const envelope: Envelope = {
+    v: ABI_VERSION,
+    hook,
+    request: {
+      method: ctx.method,
+      url: ctx.path,
+      request_uri: ctx.requestUri,
+      scheme: ctx.scheme,
+      host: ctx.host,
+      remote_addr: ctx.clientIp,
+      params: ctx.params,
+      headers: ctx.headers,
+      body: plugin.needsBody ? ctx.body : null,
+    },
+    spec: api.envelopeSpec,
+    metadata: { request_id: ctx.id, plugin: plugin.label, version: '1', time: ctx.time },
+  };
+  if (hook !== 'pre' && hook !== 'auth') envelope.session = ctx.session;
+  return envelope;
+}
+
+/**
+ * Calls the plugin; a failure becomes an HttpError (fail closed) or, where
+ * the entry allows it, null (fail open).
+ */
+export async function callPlugin(
+  ctx: RequestContext,
+  api: LoadedApiInfo,
+  plugin: BoundPlugin,
+  envelope: Envelope,
+): Promise<HookResult | null> {
+  try {
+    return await plugin.binding.call(plugin.exportName, plugin.hook, envelope, {
+      requestId: ctx.id,
+      tags: { request_id: ctx.id, plugin: plugin.label, api_id: api.id },
+    });
+  } catch (err) {
+    api.onPluginFailure(ctx, plugin, err);
+    if (plugin.failOpen) return null;
+    throw pluginFailureToHttp(err, plugin.hook);
+  }
+}
+
+function setAll(target: Multi, changes: Multi | undefined): void {
+  if (changes) for (const [k, v] of Object.entries(changes)) target[k] = v;
+}
+
+function addAll(target: Multi, changes: Multi | undefined): void {
+  if (changes) for (const [k, v] of Object.entries(changes)) (target[k] ??= []).push(...v);
+}
+
+/** Applies request changes in a fixed order: delete, set, add (docs/abi.md §5). */
+export function applyRequestChanges(ctx: RequestContext, c: RequestChanges, normalisePath: (p: string) => string): void {
+  if (c.delete_headers) for (const name of c.delete_headers) delete ctx.headers[name];
+  setAll(ctx.headers, c.set_headers);
+  addAll(ctx.headers, c.add_headers);
+  if (c.delete_params || c.add_params) {
+    if (c.delete_params) for (const name of c.delete_params) delete ctx.params[name];
+    setAll(ctx.params, c.add_params);
+    ctx.paramsChanged = true;
+  }
+  if (c.body) {
+    ctx.body = c.body;
+    ctx.bodyChanged = true;
+  }
+  if (c.url !== undefined) ctx.path = normalisePath(c.url);
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Tyk's ReturnOverrides: `response_body` wins; else a code ≥ 400 without
+ * `override_error` gets `{"error": response_error}`; else `response_error`
+ * is the body as is.
+ */
+export function overridesToOutcome(o: ReturnOverrides): Outcome {
+  const headers: Multi = { ...(o.headers ?? {}) };
+  let body: Uint8Array;
+  if (o.response_body !== undefined) {
+    body = o.response_body;
+  } else if (o.response_code >= 400 && o.override_error !== true) {
+    body = encoder.encode(JSON.stringify({ error: o.response_error ?? '' }));
+    if (!headers['content-type']) headers['content-type'] = ['application/json'];
+  } else {
+    body = encoder.encode(o.response_error ?? '');
+  }
+  return respond(o.response_code, headers, body);
+}
+
+/** A stage running request-hook plugins in definition order. */
+export function pluginListStage(
+  api: LoadedApiInfo,
+  plugins: readonly BoundPlugin[],
+  normalisePath: (p: string) => string,
+): (ctx: RequestContext) => Promise<Outcome> {
+  return async (ctx) => {
+    for (const plugin of plugins) {
+      const result = await callPlugin(ctx, api, plugin, buildEnvelope(ctx, api, plugin, plugin.hook));
+      if (!result) continue;
+      if (result.request) applyRequestChanges(ctx, result.request, normalisePath);
+      if (result.return_overrides) return overridesToOutcome(result.return_overrides);
+    }
+    return CONTINUE;
+  };
+}
+
+export { HttpError };

@@ -1,0 +1,66 @@
+/**
+ * Response plugins: after the proxy, in definition order, each seeing the
+ * previous one's changes. They may change the status, headers (every value
+ * of a multivalue header such as Set-Cookie) and, when they declared
+ * `needs_body`, the body.
+ */
+import { ABI_VERSION, type Envelope, type Multi, type ResponseChanges } from '../../runtime/index.ts';
+import type { RequestContext } from '../context.ts';
+import { type BoundPlugin, callPlugin } from './plugin.ts';
+import type { LoadedApiInfo } from './types.ts';
+
+export interface UpstreamAnswer {
+  status: number;
+  headers: Multi;
+  /** Bytes when buffered (a response plugin needs the body), else a stream. */
+  body: Uint8Array | NodeJS.ReadableStream;
+}
+
+function applyResponseChanges(answer: UpstreamAnswer, c: ResponseChanges): void {
+  if (c.status_code !== undefined) answer.status = c.status_code;
+  if (c.delete_headers) for (const name of c.delete_headers) delete answer.headers[name];
+  if (c.set_headers) for (const [k, v] of Object.entries(c.set_headers)) answer.headers[k] = v;
+  if (c.add_headers) for (const [k, v] of Object.entries(c.add_headers)) (answer.headers[k] ??= []).push(...v);
+  if (c.body) {
+    answer.body = c.body;
+    // The body changed: the upstream's framing and validators no longer apply.
+    delete answer.headers['content-length'];
+    delete answer.headers.etag;
+    delete answer.headers['content-md5'];
+  }
+}
+
+export async function runResponsePlugins(
+  ctx: RequestContext,
+  api: LoadedApiInfo,
+  plugins: readonly BoundPlugin[],
+  answer: UpstreamAnswer,
+): Promise<void> {
+  for (const plugin of plugins) {
+    const envelope: Envelope = {
+      v: ABI_VERSION,
+      hook: 'response',
+      request: {
+        method: ctx.method,
+        url: ctx.path,
+        request_uri: ctx.requestUri,
+        scheme: ctx.scheme,
+        host: ctx.host,
+        remote_addr: ctx.clientIp,
+        params: ctx.params,
+        headers: ctx.headers,
+        body: null,
+      },
+      session: ctx.session,
+      response: {
+        status_code: answer.status,
+        headers: answer.headers,
+        body: plugin.needsBody && answer.body instanceof Uint8Array ? answer.body : null,
+      },
+      spec: api.envelopeSpec,
+      metadata: { request_id: ctx.id, plugin: plugin.label, version: '1', time: ctx.time },
+    };
+    const result = await callPlugin(ctx, api, plugin, envelope);
+    if (result?.response) applyResponseChanges(answer, result.response);
+  }
+}

@@ -1,0 +1,42 @@
+# wasmgate tasks — run with `npx just <task>` (rust-just is a devDependency).
+
+default:
+    @npx just --list
+
+# Type-check everything and build the example plugins.
+build: typecheck examples
+
+typecheck:
+    npx tsc -p tsconfig.json
+
+# Build every example plugin (TypeScript always; Rust and Go when their toolchains exist).
+examples:
+    node bin/wasmgate.js plugin build-examples
+
+# The whole test suite (what CI runs, without WASMGATE_REQUIRE_ALL).
+test:
+    npm test
+
+# Install system packages for the full suite (redis-server, Rust wasm toolchain).
+setup:
+    bash scripts/setup.sh
+
+# Lint and format check.
+lint:
+    npx biome check .
+    npx tsc -p tsconfig.json
+
+format:
+    npx biome format --write .
+
+# Benchmarks: the gateway against its peers, in one run.
+bench *ARGS:
+    node --import tsx bench/run.ts {{ARGS}}
+
+# Runtime microbenchmark (per-hook call cost, fuel overhead).
+bench-runtime:
+    node --import tsx bench/runtime/microbench.ts
+
+# Run the gateway with the demo APIs.
+start:
+    node bin/wasmgate.js start
