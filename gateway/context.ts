@@ -26,6 +26,8 @@ export class RequestContext {
     readonly method: string,
     readonly requestUri: string,
     path: string,
+    /** The path relative to the listen path at routing time (endpoint rules match it). */
+    readonly apiPath: string,
     query: string,
     readonly clientIp: string,
     readonly scheme: 'http' | 'https',

@@ -18,6 +18,8 @@ export interface RouteMatch {
   api: LoadedApi;
   /** The upstream path after listen-path stripping, normalised. */
   upstreamPath: string;
+  /** The path relative to the listen path (what endpoint patterns match), normalised. */
+  apiPath: string;
 }
 
 export interface RequestPath {
@@ -86,6 +88,7 @@ export async function handle(
       req.method ?? 'GET',
       rawUrl,
       match.upstreamPath,
+      match.apiPath,
       query,
       path.clientIp(req),
       (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',

@@ -15,7 +15,7 @@ export function endpointStage(
   normalisePath: (p: string) => string,
 ): (ctx: RequestContext) => Promise<Outcome> {
   return async (ctx) => {
-    const hit = endpoints.find((e) => e.rule.matches(ctx.method, ctx.path));
+    const hit = endpoints.find((e) => e.rule.matches(ctx.method, ctx.apiPath));
     if (!hit) return CONTINUE;
     for (const plugin of hit.plugins) {
       const result = await callPlugin(ctx, api, plugin, buildEnvelope(ctx, api, plugin, 'endpoint'));

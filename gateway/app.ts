@@ -1,0 +1,100 @@
+/**
+ * Assembles a running gateway from settings: the runtime, routing, the
+ * proxy, the demo upstream and example plugins when asked, the API
+ * definitions from the data and definitions directories, and the listeners.
+ * `wasmgate start` and the integration tests both start gateways this way.
+ */
+import type { Server } from 'node:http';
+import { readdir, readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ApiSpec } from './config/api-spec.ts';
+import { loadDefinitionsDir, parseApiDefinition } from './config/load.ts';
+import { normalisePath } from './config/paths.ts';
+import { Gateway } from './gateway.ts';
+import type { Logger } from './log.ts';
+import { Forwarder } from './proxy/forward.ts';
+import { buildRouter } from './routing/router.ts';
+import type { Settings } from './settings.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const DEMO_APIS_DIR = join(here, 'demo', 'apis');
+export const TS_EXAMPLES_DIR = resolve(here, '..', 'plugins-examples', 'ts');
+
+export interface App {
+  readonly gateway: Gateway;
+  readonly port: number;
+  /** Where the demo upstream listens, when the demo runs. */
+  readonly demoUpstreamPort: number | null;
+  close(graceMs?: number): Promise<void>;
+}
+
+export function createGateway(settings: Readonly<Settings>, logger?: Logger): Gateway {
+  const forwarder = new Forwarder({
+    connectTimeoutMs: settings.upstreamConnectTimeoutMs,
+    timeoutMs: settings.upstreamTimeoutMs,
+    connections: settings.upstreamConnections,
+    trustedProxies: settings.trustedProxies,
+  });
+  return new Gateway(
+    settings,
+    {
+      normalisePath,
+      buildRouter,
+      forward: (ctx, api, query) => forwarder.forward(ctx, api, query),
+      clientIp: (req) => forwarder.clientIp(req),
+      close: () => forwarder.close(),
+    },
+    { logger },
+  );
+}
+
+/** The demo definitions, pointed at the demo upstream and the gateway's own port. */
+async function demoSpecs(upstreamPort: number, gatewayPort: number): Promise<ApiSpec[]> {
+  const specs: ApiSpec[] = [];
+  for (const file of (await readdir(DEMO_APIS_DIR)).filter((f) => f.endsWith('.json')).sort()) {
+    const text = (await readFile(join(DEMO_APIS_DIR, file), 'utf8'))
+      .replaceAll('127.0.0.1:8089', `127.0.0.1:${upstreamPort}`)
+      .replaceAll('localhost:8080', `localhost:${gatewayPort}`);
+    specs.push(parseApiDefinition(JSON.parse(text), file));
+  }
+  return specs;
+}
+
+export async function startApp(settings: Readonly<Settings>, logger?: Logger): Promise<App> {
+  const gateway = createGateway(settings, logger);
+  let demo: Server | null = null;
+  try {
+    const specs: { spec: ApiSpec; baseDir: string }[] = [];
+    if (settings.demo) {
+      const { startDemoUpstream } = await import('./demo/upstream.ts');
+      const { registerTsExamples } = await import('./demo/examples.ts');
+      demo = await startDemoUpstream(settings.demoUpstreamPort);
+      const addr = demo.address();
+      const upstreamPort = typeof addr === 'object' && addr ? addr.port : settings.demoUpstreamPort;
+      await registerTsExamples(gateway.registry, TS_EXAMPLES_DIR);
+      for (const spec of await demoSpecs(upstreamPort, settings.port)) specs.push({ spec, baseDir: DEMO_APIS_DIR });
+    }
+    if (settings.apisDir) {
+      for (const spec of await loadDefinitionsDir(settings.apisDir)) specs.push({ spec, baseDir: settings.apisDir });
+    }
+    const loaded = [];
+    for (const { spec, baseDir } of specs) loaded.push(...(await gateway.load([spec], baseDir)));
+    gateway.swap(loaded);
+    const { port } = await gateway.listen();
+    const demoPort = demo ? ((demo.address() as { port: number }).port ?? null) : null;
+    return {
+      gateway,
+      port,
+      demoUpstreamPort: demoPort,
+      close: async (graceMs?: number) => {
+        await gateway.close(graceMs);
+        if (demo) await new Promise<void>((r) => demo!.close(() => r()));
+      },
+    };
+  } catch (err) {
+    await gateway.close(0).catch(() => {});
+    if (demo) demo.close();
+    throw err;
+  }
+}

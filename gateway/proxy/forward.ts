@@ -1,0 +1,173 @@
+/**
+ * Forwarding to the upstream: one undici Pool per upstream origin with
+ * keep-alive, hop-by-hop headers stripped both ways (including those the
+ * `Connection` header names), `X-Forwarded-*` set, bodies streamed unless a
+ * plugin needed them buffered. Refused → 502, timed out → 504.
+ */
+import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
+import { Pool } from 'undici';
+import type { Multi } from '../../runtime/index.ts';
+import type { LoadedApi } from '../chain/build.ts';
+import type { RequestContext } from '../context.ts';
+import { HttpError } from '../http-error.ts';
+import type { UpstreamAnswer } from '../stages/response.ts';
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'trailers',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** Header names that must not pass: the fixed hop-by-hop set and those listed in `Connection`. */
+function dropSet(headers: Multi): Set<string> | null {
+  const connection = headers.connection;
+  if (!connection) return null;
+  const extra = new Set<string>();
+  for (const v of connection) for (const name of v.split(',')) extra.add(name.trim().toLowerCase());
+  return extra;
+}
+
+export function stripHopByHop(headers: Multi): Multi {
+  const named = dropSet(headers);
+  const out: Multi = Object.create(null);
+  for (const name in headers) {
+    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    out[name] = headers[name]!;
+  }
+  return out;
+}
+
+export interface ForwarderOptions {
+  connectTimeoutMs: number;
+  timeoutMs: number;
+  connections: number;
+  /** Peers (IP addresses) whose `X-Forwarded-For` is believed. */
+  trustedProxies: readonly string[];
+}
+
+export class Forwarder {
+  readonly #pools = new Map<string, Pool>();
+  readonly #trusted: Set<string>;
+
+  constructor(readonly opts: ForwarderOptions) {
+    this.#trusted = new Set(opts.trustedProxies);
+  }
+
+  #pool(origin: string): Pool {
+    let pool = this.#pools.get(origin);
+    if (!pool) {
+      pool = new Pool(origin, {
+        connections: this.opts.connections,
+        pipelining: 1,
+        keepAliveTimeout: 4_000,
+        connect: { timeout: this.opts.connectTimeoutMs },
+      });
+      this.#pools.set(origin, pool);
+    }
+    return pool;
+  }
+
+  /**
+   * The client's address: the socket peer, or — only when the peer is a
+   * trusted proxy — the last untrusted address in `X-Forwarded-For`.
+   */
+  clientIp(req: IncomingMessage): string {
+    const peer = normaliseIp(req.socket.remoteAddress ?? '');
+    if (!this.#trusted.has(peer)) return peer;
+    const xff = req.headers['x-forwarded-for'];
+    if (typeof xff !== 'string') return peer;
+    const hops = xff.split(',').map((s) => normaliseIp(s.trim()));
+    for (let i = hops.length - 1; i >= 0; i--) {
+      const hop = hops[i]!;
+      if (!isIP(hop)) return peer;
+      if (!this.#trusted.has(hop)) return hop;
+    }
+    return peer;
+  }
+
+  async forward(ctx: RequestContext, api: LoadedApi, query: string): Promise<UpstreamAnswer> {
+    const target = api.spec.targetUrl;
+    const base = target.pathname.endsWith('/') ? target.pathname.slice(0, -1) : target.pathname;
+    const path = `${base}${ctx.path}${ctx.queryString(query)}`;
+    const headers = stripHopByHop(ctx.headers);
+    delete headers.host;
+    delete headers['content-length'];
+    headers.host = [target.host];
+    // X-Forwarded-For: what trusted proxies said, then the peer we saw.
+    const peer = normaliseIp(ctx.raw.socket.remoteAddress ?? '');
+    const priorXff = this.#trusted.has(peer) ? ctx.headers['x-forwarded-for'] : undefined;
+    headers['x-forwarded-for'] = [priorXff ? `${priorXff.join(', ')}, ${peer}` : peer];
+    headers['x-forwarded-proto'] = [ctx.scheme];
+    if (ctx.host) headers['x-forwarded-host'] = [ctx.host];
+
+    let body: Uint8Array | IncomingMessage | null = null;
+    if (ctx.body) {
+      body = ctx.body;
+      headers['content-length'] = [String(ctx.body.byteLength)];
+    } else if (ctx.raw.headers['content-length'] !== undefined || ctx.raw.headers['transfer-encoding'] !== undefined) {
+      body = ctx.raw;
+      const declared = ctx.raw.headers['content-length'];
+      if (declared !== undefined) headers['content-length'] = [declared];
+    }
+
+    const timeout = api.spec.upstreamTimeoutMs ?? this.opts.timeoutMs;
+    const started = process.hrtime.bigint();
+    try {
+      const res = await this.#pool(target.origin).request({
+        path,
+        method: ctx.method as 'GET',
+        headers: flatten(headers),
+        body,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      });
+      ctx.upstreamMs = Number(process.hrtime.bigint() - started) / 1e6;
+      return { status: res.statusCode, headers: stripHopByHop(toMulti(res.headers)), body: res.body };
+    } catch (err) {
+      ctx.upstreamMs = Number(process.hrtime.bigint() - started) / 1e6;
+      throw upstreamError(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#pools.values()].map((p) => p.destroy()));
+    this.#pools.clear();
+  }
+}
+
+function upstreamError(err: unknown): HttpError {
+  const code = (err as { code?: string }).code ?? '';
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return new HttpError(504, 'upstream_timeout', {}, { cause: err });
+  }
+  if (err instanceof HttpError) return err;
+  return new HttpError(502, 'upstream_unavailable', {}, { cause: err });
+}
+
+function flatten(headers: Multi): string[] {
+  const out: string[] = [];
+  for (const name in headers) for (const v of headers[name]!) out.push(name, v);
+  return out;
+}
+
+function toMulti(headers: Record<string, string | string[] | undefined>): Multi {
+  const out: Multi = Object.create(null);
+  for (const name in headers) {
+    const v = headers[name];
+    if (v === undefined) continue;
+    out[name.toLowerCase()] = Array.isArray(v) ? v : [v];
+  }
+  return out;
+}
+
+function normaliseIp(ip: string): string {
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
