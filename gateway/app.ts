@@ -15,6 +15,9 @@ import { Gateway } from './gateway.ts';
 import type { Logger } from './log.ts';
 import { Forwarder } from './proxy/forward.ts';
 import { buildRouter } from './routing/router.ts';
+import { MemoryStore } from './store/memory.ts';
+import { RedisStore } from './store/redis.ts';
+import type { Store } from './store/store.ts';
 import type { Settings } from './settings.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -29,7 +32,27 @@ export interface App {
   close(graceMs?: number): Promise<void>;
 }
 
-export function createGateway(settings: Readonly<Settings>, logger?: Logger): Gateway {
+/** The store the settings ask for: Redis (or a Cluster) when configured, else embedded. */
+export async function openStore(settings: Readonly<Settings>, logger?: Logger): Promise<Store> {
+  if (settings.redisUrl || settings.redisClusterNodes.length) {
+    let lastState = '';
+    const store = new RedisStore({
+      url: settings.redisUrl,
+      clusterNodes: settings.redisClusterNodes,
+      onState: (state, detail) => {
+        // One line per change of state, not one per failed retry.
+        if (state === lastState) return;
+        lastState = state;
+        if (state === 'ready') logger?.info({ store: store.kind }, 'redis connected');
+        else logger?.error({ store: store.kind, detail }, 'redis unavailable: authenticated requests answer 503 until it is back');
+      },
+    });
+    return store;
+  }
+  return MemoryStore.open(settings.dataDir);
+}
+
+export function createGateway(settings: Readonly<Settings>, store: Store, logger?: Logger): Gateway {
   const forwarder = new Forwarder({
     connectTimeoutMs: settings.upstreamConnectTimeoutMs,
     timeoutMs: settings.upstreamTimeoutMs,
@@ -45,6 +68,7 @@ export function createGateway(settings: Readonly<Settings>, logger?: Logger): Ga
       clientIp: (req) => forwarder.clientIp(req),
       close: () => forwarder.close(),
     },
+    store,
     { logger },
   );
 }
@@ -62,7 +86,9 @@ async function demoSpecs(upstreamPort: number, gatewayPort: number): Promise<Api
 }
 
 export async function startApp(settings: Readonly<Settings>, logger?: Logger): Promise<App> {
-  const gateway = createGateway(settings, logger);
+  const store = await openStore(settings, logger);
+  const gateway = createGateway(settings, store, logger);
+  await gateway.reloadPolicies().catch((err) => logger?.error({ err: (err as Error).message }, 'policies could not be read'));
   let demo: Server | null = null;
   try {
     const specs: { spec: ApiSpec; baseDir: string }[] = [];

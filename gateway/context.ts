@@ -18,6 +18,10 @@ export class RequestContext {
   session: SessionRecord | null = null;
   /** The credential the session was found under (hashed before storage or analytics). */
   sessionKey: string | null = null;
+  /** The custom auth plugin was skipped: the ID extractor cache had the session. */
+  authCacheHit = false;
+  /** Headers added to whatever answer this request gets (quota headers). */
+  replyHeaders: Record<string, string> | null = null;
   upstreamMs = 0;
 
   constructor(

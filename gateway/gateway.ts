@@ -14,7 +14,9 @@ import { createLogger, type Logger } from './log.ts';
 import { PluginRegistry } from './plugins/registry.ts';
 import { createProxyServer, type RequestPath, type RouteMatch } from './server.ts';
 import type { Settings } from './settings.ts';
+import type { Policy } from './sessions/policies.ts';
 import type { BoundPlugin } from './stages/plugin.ts';
+import type { Store } from './store/store.ts';
 import type { UpstreamAnswer } from './stages/response.ts';
 
 /** What the gateway needs from routing and the proxy; gateway/routing and gateway/proxy provide it. */
@@ -42,10 +44,13 @@ export class Gateway {
   #proxy: FastifyInstance | null = null;
   #inflight = 0;
   #idle: (() => void) | null = null;
+  /** Policies by id, loaded from the store (refreshed on reload). */
+  #policies = new Map<string, Policy>();
 
   constructor(
     readonly settings: Readonly<Settings>,
     readonly plumbing: Plumbing,
+    readonly store: Store,
     opts: { logger?: Logger; onCall?: (e: CallEvent) => void } = {},
   ) {
     this.log = opts.logger ?? createLogger(settings.logLevel);
@@ -56,6 +61,23 @@ export class Gateway {
     });
     this.registry = new PluginRegistry(this.runtime);
     this.#router = plumbing.buildRouter([]);
+  }
+
+  /** Re-reads every policy from the store. */
+  async reloadPolicies(): Promise<void> {
+    const next = new Map<string, Policy>();
+    for (const [id, json] of await this.store.listDocs('policies')) {
+      try {
+        next.set(id, { ...(JSON.parse(json) as Policy), id });
+      } catch {
+        this.log.error({ policy: id }, 'stored policy is not valid JSON; ignored');
+      }
+    }
+    this.#policies = next;
+  }
+
+  policy(id: string): Policy | undefined {
+    return this.#policies.get(id);
   }
 
   apis(): LoadedApi[] {
@@ -77,6 +99,8 @@ export class Gateway {
             registry: this.registry,
             baseDir,
             normalisePath: (p) => this.plumbing.normalisePath(p),
+            store: this.store,
+            policy: (id) => this.#policies.get(id),
             onPluginFailure: (ctx, plugin, err) => this.#pluginFailed(ctx, plugin, err),
           }),
         );
@@ -167,5 +191,6 @@ export class Gateway {
     this.#slots.clear();
     await this.plumbing.close();
     await this.runtime.close();
+    await this.store.close();
   }
 }

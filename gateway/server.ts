@@ -63,6 +63,13 @@ async function bufferStream(body: NodeJS.ReadableStream, limit: number): Promise
   return Buffer.concat(chunks, size);
 }
 
+function withReplyHeaders(headers: Multi, ctx: RequestContext): Multi {
+  if (!ctx.replyHeaders) return headers;
+  const out: Multi = { ...headers };
+  for (const [k, v] of Object.entries(ctx.replyHeaders)) out[k] = [v];
+  return out;
+}
+
 export async function handle(
   req: IncomingMessage,
   res: ServerResponse,
@@ -101,7 +108,7 @@ export async function handle(
       const outcome = await stage(ctx);
       if (outcome.action === 'respond') {
         status = outcome.status;
-        sendBytes(res, outcome.status, outcome.headers, outcome.body, id);
+        sendBytes(res, outcome.status, withReplyHeaders(outcome.headers, ctx), outcome.body, id);
         return;
       }
     }
@@ -113,6 +120,7 @@ export async function handle(
       await runResponsePlugins(ctx, api, api.response, answer);
     }
     status = answer.status;
+    if (ctx.replyHeaders) answer.headers = withReplyHeaders(answer.headers, ctx);
     if (answer.body instanceof Uint8Array) {
       delete answer.headers['content-length'];
       sendBytes(res, answer.status, answer.headers, answer.body, id);

@@ -16,6 +16,9 @@ import type { RequestContext } from '../context.ts';
 import type { PluginRegistry, PluginVersion } from '../plugins/registry.ts';
 import { authStage, type AuthDeps } from '../stages/auth.ts';
 import { endpointStage } from '../stages/endpoint.ts';
+import { quotaStage } from '../stages/quota.ts';
+import { rateLimitStage } from '../stages/rate-limit.ts';
+import { sessionChecksStage } from '../stages/session-checks.ts';
 import type { BoundPlugin } from '../stages/plugin.ts';
 import { pluginListStage } from '../stages/plugin.ts';
 import type { LoadedApiInfo } from '../stages/types.ts';
@@ -97,7 +100,10 @@ export async function loadApi(spec: ApiSpec, deps: ChainDeps): Promise<LoadedApi
   const request: Stage[] = [];
   if (pre.length) request.push(pluginListStage(info, pre, deps.normalisePath));
   const auth = authStage(spec, info, authPlugin, deps);
-  if (auth) request.push(auth);
+  if (auth) {
+    // What follows authentication, in Tyk's order: expiry and access rights, rate limit, quota.
+    request.push(auth, sessionChecksStage(spec.id, deps.policy), rateLimitStage(deps.store), quotaStage(deps.store));
+  }
   if (postAuth.length) request.push(pluginListStage(info, postAuth, deps.normalisePath));
   if (endpoints.some((e) => e.plugins.length)) request.push(endpointStage(info, endpoints, deps.normalisePath));
   if (post.length) request.push(pluginListStage(info, post, deps.normalisePath));
