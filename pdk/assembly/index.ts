@@ -1,0 +1,471 @@
+// The wasmgate plugin kit for AssemblyScript. A plugin is an exported
+// function per hook:
+//
+//   import { Context } from "../../../pdk/assembly";
+//   export function pre_enrich(): i32 {
+//     const ctx = Context.read();
+//     ctx.request.setHeader("x-request-id", ctx.metadata.requestId);
+//     return ctx.done();
+//   }
+//
+// Helpers are shaped by direction and hook; one used in a hook that may
+// not use it turns the call into a plugin failure with a message naming
+// the helper and the hook (the gateway would refuse the change anyway).
+// The kit never traps on purpose: errors travel as `{"error": …}`.
+import { host_log, input_length, input_read, output_write, extism_var_get, extism_var_set, extism_free, fromBlock, toBlock } from "./host";
+import { Kind, Reader, Value, Writer } from "./msgpack";
+import { Envelope, Metadata, Multi, readEnvelope, Request, Response, SessionView, Spec } from "./envelope";
+import { Body, putValue, RecordChanges, RequestChanges, ResponseChanges, ReturnOverrides, Session } from "./result";
+
+export { Kind, Reader, Value, Writer } from "./msgpack";
+export { Envelope, Metadata, Multi, Request, Response, SessionView, Spec } from "./envelope";
+export { Body, Session } from "./result";
+export { base64Decode, base64Encode, jsonEscape } from "./text";
+
+const REQUEST_HOOKS = "pre auth post_auth endpoint post";
+
+function hookIn(hook: string, list: string): bool {
+  const parts = list.split(" ");
+  for (let i = 0; i < parts.length; i++) if (parts[i] == hook) return true;
+  return false;
+}
+
+/** The request: what the gateway sent, and the changes this plugin makes. */
+export class RequestApi {
+  constructor(
+    private ctx: Context,
+    public view: Request,
+  ) {}
+
+  get method(): string {
+    return this.view.method;
+  }
+  get url(): string {
+    return this.view.url;
+  }
+  get requestUri(): string {
+    return this.view.requestUri;
+  }
+  get scheme(): string {
+    return this.view.scheme;
+  }
+  get host(): string {
+    return this.view.host;
+  }
+  get remoteAddr(): string {
+    return this.view.remoteAddr;
+  }
+  get headers(): Multi {
+    return this.view.headers;
+  }
+  get params(): Multi {
+    return this.view.params;
+  }
+  /** The body, only when the plugin entry declared `needs_body` (else null). */
+  get body(): Uint8Array | null {
+    return this.view.body;
+  }
+  header(name: string): string | null {
+    return this.view.header(name);
+  }
+  headerValues(name: string): string[] {
+    return this.view.headerValues(name);
+  }
+  query(name: string): string | null {
+    return this.view.query(name);
+  }
+  bodyText(): string {
+    return this.view.bodyText();
+  }
+
+  /** Replaces every value of a header. Hooks: pre, auth, post_auth, endpoint, post. */
+  setHeader(name: string, value: string): void {
+    if (this.ctx.allow("request.setHeader", REQUEST_HOOKS)) this.ctx.requestChanges.setHeader(name, value);
+  }
+  /** Appends a value to a header. Hooks: pre, auth, post_auth, endpoint, post. */
+  addHeader(name: string, value: string): void {
+    if (this.ctx.allow("request.addHeader", REQUEST_HOOKS)) this.ctx.requestChanges.addHeader(name, value);
+  }
+  /** Removes a header. Hooks: pre, auth, post_auth, endpoint, post. */
+  deleteHeader(name: string): void {
+    if (this.ctx.allow("request.deleteHeader", REQUEST_HOOKS)) this.ctx.requestChanges.deleteHeader(name);
+  }
+  /** Replaces every value of a query parameter. Hooks: pre, auth, post_auth, endpoint, post. */
+  setQuery(name: string, value: string): void {
+    if (this.ctx.allow("request.setQuery", REQUEST_HOOKS)) this.ctx.requestChanges.setParam(name, value);
+  }
+  /** Removes a query parameter. Hooks: pre, auth, post_auth, endpoint, post. */
+  deleteQuery(name: string): void {
+    if (this.ctx.allow("request.deleteQuery", REQUEST_HOOKS)) this.ctx.requestChanges.deleteParam(name);
+  }
+  /** Replaces the body with UTF-8 text. Hooks: pre, auth, post_auth, endpoint, post. */
+  setBody(text: string): void {
+    if (this.ctx.allow("request.setBody", REQUEST_HOOKS)) this.ctx.requestChanges.body = Body.text(text);
+  }
+  /** Replaces the body with bytes. Hooks: pre, auth, post_auth, endpoint, post. */
+  setBodyBytes(bytes: Uint8Array): void {
+    if (this.ctx.allow("request.setBodyBytes", REQUEST_HOOKS)) this.ctx.requestChanges.body = new Body(bytes);
+  }
+  /** Replaces the upstream path (must start with "/"). Hooks: pre, auth, post_auth, endpoint, post. */
+  setPath(path: string): void {
+    if (!this.ctx.allow("request.setPath", REQUEST_HOOKS)) return;
+    if (!path.startsWith("/")) {
+      this.ctx.fail("request.setPath: the path must start with \"/\"");
+      return;
+    }
+    this.ctx.requestChanges.url = path;
+  }
+}
+
+/** The upstream's response and this plugin's changes to it. Hook: response. */
+export class ResponseApi {
+  constructor(
+    private ctx: Context,
+    public view: Response,
+  ) {}
+
+  get statusCode(): i32 {
+    return this.view.statusCode;
+  }
+  get headers(): Multi {
+    return this.view.headers;
+  }
+  /** The body, only when the plugin entry declared `needs_body`. */
+  get body(): Uint8Array | null {
+    return this.view.body;
+  }
+  header(name: string): string | null {
+    return this.view.header(name);
+  }
+  headerValues(name: string): string[] {
+    return this.view.headerValues(name);
+  }
+
+  /** Hook: response. */
+  setStatus(code: i32): void {
+    if (!this.ctx.allow("response.setStatus", "response")) return;
+    if (code < 100 || code > 599) {
+      this.ctx.fail("response.setStatus: the status must be 100..599");
+      return;
+    }
+    this.ctx.responseChanges.statusCode = code;
+  }
+  /** Replaces every value of a response header. Hook: response. */
+  setHeader(name: string, value: string): void {
+    if (this.ctx.allow("response.setHeader", "response")) putValue(this.ctx.responseChanges.setHeaders, name, value);
+  }
+  /** Appends a value (call twice for two `Set-Cookie`). Hook: response. */
+  addHeader(name: string, value: string): void {
+    if (!this.ctx.allow("response.addHeader", "response")) return;
+    const m = this.ctx.responseChanges.addHeaders;
+    if (m.has(name)) m.get(name).push(value);
+    else putValue(m, name, value);
+  }
+  /** Hook: response. */
+  deleteHeader(name: string): void {
+    if (this.ctx.allow("response.deleteHeader", "response")) this.ctx.responseChanges.deleteHeaders.push(name);
+  }
+  /** Hook: response. */
+  setBody(text: string): void {
+    if (this.ctx.allow("response.setBody", "response")) this.ctx.responseChanges.body = Body.text(text);
+  }
+  /** Hook: response. */
+  setBodyBytes(bytes: Uint8Array): void {
+    if (this.ctx.allow("response.setBodyBytes", "response")) this.ctx.responseChanges.body = new Body(bytes);
+  }
+}
+
+/** The analytics record and this plugin's rewrites. Hook: analytics. */
+export class AnalyticsApi {
+  constructor(
+    private ctx: Context,
+    public record: Value,
+  ) {}
+
+  get(field: string): Value | null {
+    return this.record.get(field);
+  }
+  /** A string field, or "" when absent or not a string. */
+  getString(field: string): string {
+    const v = this.record.get(field);
+    return v === null || v.kind != Kind.Str ? "" : v.s;
+  }
+  /** Rewrites a field. Hook: analytics. */
+  set(field: string, value: Value): void {
+    if (this.ctx.allow("analytics.set", "analytics")) this.ctx.recordChanges.set.set(field, value);
+  }
+  /** Rewrites a string field. Hook: analytics. */
+  setString(field: string, value: string): void {
+    this.set(field, Value.str(value));
+  }
+  /** Removes a field from the stored record. Hook: analytics. */
+  drop(field: string): void {
+    if (this.ctx.allow("analytics.drop", "analytics")) this.ctx.recordChanges.dropFields.push(field);
+  }
+  /** Drops the whole record (nothing is stored). Hook: analytics. */
+  dropRecord(): void {
+    if (this.ctx.allow("analytics.dropRecord", "analytics")) this.ctx.recordChanges.drop = true;
+  }
+}
+
+/** The API's `config_data`. Every hook. */
+export class Config {
+  constructor(public data: Value) {}
+
+  get(key: string): Value | null {
+    return this.data.get(key);
+  }
+  has(key: string): bool {
+    return this.data.get(key) !== null;
+  }
+  getString(key: string, fallback: string = ""): string {
+    const v = this.data.get(key);
+    return v === null || v.kind != Kind.Str ? fallback : v.s;
+  }
+  getNumber(key: string, fallback: f64 = 0): f64 {
+    const v = this.data.get(key);
+    return v === null || !v.isNumber() ? fallback : v.asF64();
+  }
+  getInt(key: string, fallback: i64 = 0): i64 {
+    const v = this.data.get(key);
+    return v === null || !v.isNumber() ? fallback : v.asI64();
+  }
+  getBool(key: string, fallback: bool = false): bool {
+    const v = this.data.get(key);
+    return v === null || v.kind != Kind.Bool ? fallback : v.b;
+  }
+  /** A nested map (empty when absent). */
+  getMap(key: string): Config {
+    const v = this.data.get(key);
+    return new Config(v === null || v.kind != Kind.Map ? Value.map() : v);
+  }
+}
+
+/** One hook call: the envelope, typed, and the result being built. */
+export class Context {
+  env: Envelope;
+  config: Config;
+  request!: RequestApi;
+  response!: ResponseApi;
+  analytics!: AnalyticsApi;
+  requestChanges: RequestChanges = new RequestChanges();
+  responseChanges: ResponseChanges = new ResponseChanges();
+  recordChanges: RecordChanges = new RecordChanges();
+  overrides: ReturnOverrides | null = null;
+  newSession: Session | null = null;
+  error: string | null = null;
+
+  constructor(env: Envelope) {
+    this.env = env;
+    this.config = new Config(env.spec.configData);
+    this.request = new RequestApi(this, env.request);
+    const res = env.response;
+    this.response = new ResponseApi(this, res === null ? new Response() : res);
+    const rec = env.record;
+    this.analytics = new AnalyticsApi(this, rec === null ? Value.map() : rec);
+    if (env.error !== null) this.fail(env.error as string);
+  }
+
+  /** Reads this call's envelope (one host call). */
+  static read(): Context {
+    const n = input_length();
+    const buf = new Uint8Array(n);
+    if (n > 0) input_read(buf.dataStart);
+    return new Context(readEnvelope(buf));
+  }
+
+  /** Builds a context from envelope bytes (tests). */
+  static fromBytes(buf: Uint8Array): Context {
+    return new Context(readEnvelope(buf));
+  }
+
+  get hook(): string {
+    return this.env.hook;
+  }
+  get metadata(): Metadata {
+    return this.env.metadata;
+  }
+  get spec(): Spec {
+    return this.env.spec;
+  }
+  /** The session (post_auth, endpoint, post, response, analytics); null in pre and auth. */
+  get session(): SessionView | null {
+    return this.env.session;
+  }
+
+  /** True when the current hook is in `hooks`; otherwise records an error naming the helper. */
+  allow(helper: string, hooks: string): bool {
+    if (hookIn(this.env.hook, hooks)) return true;
+    this.fail(helper + " is allowed in the " + hooks.split(" ").join(", ") + " hook(s), not in " + this.env.hook);
+    return false;
+  }
+
+  /** Ends the request with this answer (Tyk's ReturnOverrides). Hooks: pre, auth, post_auth, endpoint, post. */
+  respond(status: i32, body: string, headers: Multi | null = null): void {
+    if (!this.allow("respond", REQUEST_HOOKS)) return;
+    const o = new ReturnOverrides();
+    o.responseCode = status;
+    o.responseBody = Body.text(body);
+    if (headers !== null) o.headers = headers;
+    this.overrides = o;
+  }
+
+  /** Ends the request with bytes as the body. Hooks: pre, auth, post_auth, endpoint, post. */
+  respondBytes(status: i32, body: Uint8Array, headers: Multi | null = null): void {
+    if (!this.allow("respondBytes", REQUEST_HOOKS)) return;
+    const o = new ReturnOverrides();
+    o.responseCode = status;
+    o.responseBody = new Body(body);
+    if (headers !== null) o.headers = headers;
+    this.overrides = o;
+  }
+
+  /**
+   * Ends the request Tyk's way: for a status ≥ 400 the body is
+   * `{"error": message}` as JSON (unless `overrideError`, then the message
+   * as is). Hooks: pre, auth, post_auth, endpoint, post.
+   */
+  respondError(status: i32, message: string, overrideError: bool = false): void {
+    if (!this.allow("respondError", REQUEST_HOOKS)) return;
+    const o = new ReturnOverrides();
+    o.responseCode = status;
+    o.responseError = message;
+    if (overrideError) {
+      o.overrideError = true;
+      o.hasOverrideError = true;
+    }
+    this.overrides = o;
+  }
+
+  /** Authenticates the request with this session. Hook: auth. */
+  setSession(session: Session): void {
+    if (this.allow("setSession", "auth")) this.newSession = session;
+  }
+
+  /** Fails the call on purpose (a plugin failure); nothing else is applied. Every hook. */
+  fail(message: string): void {
+    if (this.error === null) this.error = message;
+  }
+
+  /** Encodes the result and hands it to the gateway (one host call). Returns 0. */
+  done(): i32 {
+    const w = new Writer(256);
+    const err = this.error;
+    if (err !== null) {
+      w.mapHeader(1);
+      w.str("error");
+      w.str(err);
+    } else {
+      let n = 0;
+      const hasRequest = !this.requestChanges.isEmpty();
+      const overrides = this.overrides;
+      const session = this.newSession;
+      const hasResponse = !this.responseChanges.isEmpty();
+      const hasRecord = !this.recordChanges.isEmpty();
+      if (hasRequest) n++;
+      if (overrides !== null) n++;
+      if (session !== null) n++;
+      if (hasResponse) n++;
+      if (hasRecord) n++;
+      if (n == 0) return 0; // zero bytes: continue, change nothing
+      w.mapHeader(n);
+      if (hasRequest) {
+        w.str("request");
+        this.requestChanges.write(w);
+      }
+      if (overrides !== null) {
+        w.str("return_overrides");
+        overrides.write(w);
+      }
+      if (session !== null) {
+        w.str("session");
+        session.write(w);
+      }
+      if (hasResponse) {
+        w.str("response");
+        this.responseChanges.write(w);
+      }
+      if (hasRecord) {
+        w.str("record");
+        this.recordChanges.write(w);
+      }
+    }
+    output_write(w.buf.dataStart, w.len);
+    return 0;
+  }
+}
+
+/** Multivalue header map helper: `headers("content-type", "application/json")`. */
+export function headers(name: string, value: string): Multi {
+  const m = new Map<string, string[]>();
+  putValue(m, name, value);
+  return m;
+}
+
+function writeLog(level: i32, message: string): void {
+  const bytes = String.UTF8.encode(message);
+  host_log(level, changetype<usize>(bytes), bytes.byteLength);
+}
+
+/** Log lines (capped per call by the gateway; control characters escaped). Every hook. */
+export namespace log {
+  export function debug(message: string): void {
+    writeLog(1, message);
+  }
+  export function info(message: string): void {
+    writeLog(2, message);
+  }
+  export function warn(message: string): void {
+    writeLog(3, message);
+  }
+  export function error(message: string): void {
+    writeLog(4, message);
+  }
+}
+
+/**
+ * Per-instance variables (Extism vars). An instance serves one call at a
+ * time and the gateway keeps several: treat vars as a cache, never as
+ * shared state. Every hook; the gateway caps their total size.
+ */
+export namespace vars {
+  export function get(key: string): Uint8Array | null {
+    const k = toBlock(Uint8Array.wrap(String.UTF8.encode(key)));
+    const off = extism_var_get(k);
+    extism_free(k);
+    if (off == 0) return null;
+    const out = fromBlock(off);
+    extism_free(off);
+    return out;
+  }
+  export function set(key: string, value: Uint8Array): void {
+    const k = toBlock(Uint8Array.wrap(String.UTF8.encode(key)));
+    const v = toBlock(value);
+    extism_var_set(k, v);
+    extism_free(k);
+    extism_free(v);
+  }
+  export function getString(key: string): string | null {
+    const b = get(key);
+    return b === null ? null : String.UTF8.decodeUnsafe(b.dataStart, <usize>b.length);
+  }
+  export function setString(key: string, value: string): void {
+    set(key, Uint8Array.wrap(String.UTF8.encode(value)));
+  }
+}
+
+/**
+ * The kit's `abort` (compiled in with `--use abort=…`): reports the
+ * failure as an error result, then stops the call.
+ */
+export function wasmgateAbort(message: string | null, fileName: string | null, line: u32, column: u32): void {
+  const w = new Writer(128);
+  w.mapHeader(1);
+  w.str("error");
+  let text = "abort";
+  if (message !== null) text += ": " + (message as string);
+  if (fileName !== null) text += " (" + (fileName as string) + ":" + line.toString() + ":" + column.toString() + ")";
+  w.str(text);
+  output_write(w.buf.dataStart, w.len);
+  unreachable();
+}

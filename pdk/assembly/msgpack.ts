@@ -1,0 +1,617 @@
+// msgpack for AssemblyScript 0.28: a reader over a byte buffer, a growable
+// writer that always emits the shortest form (docs/abi.md §6), and a
+// dynamic Value for maps whose shape the plugin does not know
+// (config_data, analytics records).
+
+export const enum Kind {
+  Nil = 0,
+  Bool = 1,
+  Int = 2, // negative integers
+  Uint = 3, // non-negative integers
+  Float = 4,
+  Str = 5,
+  Bin = 6,
+  Array = 7,
+  Map = 8,
+  Ext = 9,
+}
+
+/** A decoded msgpack value of any type. Maps keep their key order. */
+export class Value {
+  kind: Kind = Kind.Nil;
+  b: bool = false;
+  i: i64 = 0;
+  u: u64 = 0;
+  f: f64 = 0;
+  s: string = "";
+  bin: Uint8Array = new Uint8Array(0);
+  items: Value[] = [];
+  keys: string[] = [];
+
+  static nil(): Value {
+    return new Value();
+  }
+  static bool(v: bool): Value {
+    const x = new Value();
+    x.kind = Kind.Bool;
+    x.b = v;
+    return x;
+  }
+  static int(v: i64): Value {
+    const x = new Value();
+    if (v < 0) {
+      x.kind = Kind.Int;
+      x.i = v;
+    } else {
+      x.kind = Kind.Uint;
+      x.u = <u64>v;
+      x.i = v;
+    }
+    return x;
+  }
+  static uint(v: u64): Value {
+    const x = new Value();
+    x.kind = Kind.Uint;
+    x.u = v;
+    x.i = <i64>v;
+    return x;
+  }
+  static float(v: f64): Value {
+    const x = new Value();
+    x.kind = Kind.Float;
+    x.f = v;
+    return x;
+  }
+  static str(v: string): Value {
+    const x = new Value();
+    x.kind = Kind.Str;
+    x.s = v;
+    return x;
+  }
+  static bytes(v: Uint8Array): Value {
+    const x = new Value();
+    x.kind = Kind.Bin;
+    x.bin = v;
+    return x;
+  }
+  static array(items: Value[]): Value {
+    const x = new Value();
+    x.kind = Kind.Array;
+    x.items = items;
+    return x;
+  }
+  static map(): Value {
+    const x = new Value();
+    x.kind = Kind.Map;
+    return x;
+  }
+
+  isNil(): bool {
+    return this.kind == Kind.Nil;
+  }
+  isNumber(): bool {
+    return this.kind == Kind.Int || this.kind == Kind.Uint || this.kind == Kind.Float;
+  }
+  /** The number as f64 (0 when not a number). */
+  asF64(): f64 {
+    if (this.kind == Kind.Float) return this.f;
+    if (this.kind == Kind.Uint) return <f64>this.u;
+    if (this.kind == Kind.Int) return <f64>this.i;
+    return 0;
+  }
+  /** The number as i64, truncating floats (0 when not a number). */
+  asI64(): i64 {
+    if (this.kind == Kind.Float) return <i64>this.f;
+    if (this.kind == Kind.Uint) return <i64>this.u;
+    if (this.kind == Kind.Int) return this.i;
+    return 0;
+  }
+
+  /** Map lookup; null when absent or not a map. */
+  get(key: string): Value | null {
+    if (this.kind != Kind.Map) return null;
+    for (let i = 0; i < this.keys.length; i++) if (this.keys[i] == key) return this.items[i];
+    return null;
+  }
+  /** Sets a map entry (replacing an existing key, else appending). */
+  set(key: string, v: Value): void {
+    for (let i = 0; i < this.keys.length; i++) {
+      if (this.keys[i] == key) {
+        this.items[i] = v;
+        return;
+      }
+    }
+    this.keys.push(key);
+    this.items.push(v);
+  }
+  get length(): i32 {
+    return this.items.length;
+  }
+}
+
+/** Reads msgpack from bytes. Errors never trap: they set `error` and return zero values. */
+export class Reader {
+  pos: i32 = 0;
+  error: string | null = null;
+
+  constructor(public buf: Uint8Array) {}
+
+  fail(msg: string): void {
+    if (this.error === null) this.error = msg + " at byte " + this.pos.toString();
+    this.pos = this.buf.length;
+  }
+
+  private need(n: i32): bool {
+    if (this.pos + n > this.buf.length || n < 0) {
+      this.fail("unexpected end of msgpack");
+      return false;
+    }
+    return true;
+  }
+
+  private u8(): u32 {
+    if (!this.need(1)) return 0;
+    return <u32>unchecked(this.buf[this.pos++]);
+  }
+  private be16(): u32 {
+    if (!this.need(2)) return 0;
+    const p = this.pos;
+    this.pos += 2;
+    return (<u32>unchecked(this.buf[p]) << 8) | <u32>unchecked(this.buf[p + 1]);
+  }
+  private be32(): u32 {
+    if (!this.need(4)) return 0;
+    const p = this.pos;
+    this.pos += 4;
+    return (
+      (<u32>unchecked(this.buf[p]) << 24) |
+      (<u32>unchecked(this.buf[p + 1]) << 16) |
+      (<u32>unchecked(this.buf[p + 2]) << 8) |
+      <u32>unchecked(this.buf[p + 3])
+    );
+  }
+  private be64(): u64 {
+    const hi = <u64>this.be32();
+    const lo = <u64>this.be32();
+    return (hi << 32) | lo;
+  }
+
+  peek(): u32 {
+    if (this.pos >= this.buf.length) return 0xc1;
+    return <u32>unchecked(this.buf[this.pos]);
+  }
+
+  done(): bool {
+    return this.pos >= this.buf.length;
+  }
+
+  isNil(): bool {
+    return this.peek() == 0xc0;
+  }
+
+  readNil(): bool {
+    if (this.peek() == 0xc0) {
+      this.pos++;
+      return true;
+    }
+    return false;
+  }
+
+  readBool(): bool {
+    const b = this.u8();
+    if (b == 0xc3) return true;
+    if (b != 0xc2) this.fail("expected a bool");
+    return false;
+  }
+
+  /** Any integer (or float, truncated) as i64. */
+  readInt(): i64 {
+    const b = this.peek();
+    if (b <= 0x7f) {
+      this.pos++;
+      return <i64>b;
+    }
+    if (b >= 0xe0) {
+      this.pos++;
+      return <i64>(<i8>b);
+    }
+    this.pos++;
+    switch (b) {
+      case 0xcc:
+        return <i64>this.u8();
+      case 0xcd:
+        return <i64>this.be16();
+      case 0xce:
+        return <i64>this.be32();
+      case 0xcf:
+        return <i64>this.be64();
+      case 0xd0:
+        return <i64>(<i8>this.u8());
+      case 0xd1:
+        return <i64>(<i16>this.be16());
+      case 0xd2:
+        return <i64>(<i32>this.be32());
+      case 0xd3:
+        return <i64>this.be64();
+      case 0xca:
+        return <i64>reinterpret<f32>(this.be32());
+      case 0xcb:
+        return <i64>reinterpret<f64>(this.be64());
+    }
+    this.pos--;
+    this.fail("expected an integer");
+    return 0;
+  }
+
+  /** Any number as f64. */
+  readF64(): f64 {
+    const b = this.peek();
+    if (b == 0xcb) {
+      this.pos++;
+      return reinterpret<f64>(this.be64());
+    }
+    if (b == 0xca) {
+      this.pos++;
+      return <f64>reinterpret<f32>(this.be32());
+    }
+    if (b == 0xcf) {
+      this.pos++;
+      return <f64>this.be64();
+    }
+    return <f64>this.readInt();
+  }
+
+  private strLen(): i32 {
+    const b = this.u8();
+    if ((b & 0xe0) == 0xa0) return <i32>(b & 0x1f);
+    if (b == 0xd9) return <i32>this.u8();
+    if (b == 0xda) return <i32>this.be16();
+    if (b == 0xdb) return <i32>this.be32();
+    this.pos--;
+    this.fail("expected a string");
+    return -1;
+  }
+
+  readString(): string {
+    const n = this.strLen();
+    if (n < 0 || !this.need(n)) return "";
+    const s = String.UTF8.decodeUnsafe(this.buf.dataStart + <usize>this.pos, <usize>n);
+    this.pos += n;
+    return s;
+  }
+
+  /** bin or str as bytes (a copy). */
+  readBytes(): Uint8Array {
+    const b = this.peek();
+    let n: i32 = -1;
+    if (b == 0xc4) {
+      this.pos++;
+      n = <i32>this.u8();
+    } else if (b == 0xc5) {
+      this.pos++;
+      n = <i32>this.be16();
+    } else if (b == 0xc6) {
+      this.pos++;
+      n = <i32>this.be32();
+    } else {
+      n = this.strLen();
+    }
+    if (n < 0 || !this.need(n)) return new Uint8Array(0);
+    const out = this.buf.slice(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  readArrayHeader(): i32 {
+    const b = this.u8();
+    if ((b & 0xf0) == 0x90) return <i32>(b & 0x0f);
+    if (b == 0xdc) return <i32>this.be16();
+    if (b == 0xdd) return this.checkedCount(this.be32());
+    this.pos--;
+    this.fail("expected an array");
+    return 0;
+  }
+
+  readMapHeader(): i32 {
+    const b = this.u8();
+    if ((b & 0xf0) == 0x80) return <i32>(b & 0x0f);
+    if (b == 0xde) return <i32>this.be16();
+    if (b == 0xdf) return this.checkedCount(this.be32());
+    this.pos--;
+    this.fail("expected a map");
+    return 0;
+  }
+
+  private checkedCount(n: u32): i32 {
+    // Every element takes at least one byte: a larger count is a lie.
+    if (<u64>n > <u64>(this.buf.length - this.pos)) {
+      this.fail("collection longer than its input");
+      return 0;
+    }
+    return <i32>n;
+  }
+
+  /** A string array; a single string is accepted as a one-element array. */
+  readStringArray(): string[] {
+    const out = new Array<string>();
+    if ((this.peek() & 0xe0) == 0xa0 || this.peek() == 0xd9 || this.peek() == 0xda || this.peek() == 0xdb) {
+      out.push(this.readString());
+      return out;
+    }
+    if (this.readNil()) return out;
+    const n = this.readArrayHeader();
+    for (let i = 0; i < n && this.error === null; i++) out.push(this.readString());
+    return out;
+  }
+
+  /** A map of string → [string] (headers, query parameters). */
+  readMulti(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    if (this.readNil()) return out;
+    const n = this.readMapHeader();
+    for (let i = 0; i < n && this.error === null; i++) {
+      const k = this.readString();
+      out.set(k, this.readStringArray());
+    }
+    return out;
+  }
+
+  /** Any value, decoded dynamically. */
+  readValue(depth: i32 = 0): Value {
+    if (depth > 64) {
+      this.fail("nesting deeper than 64");
+      return Value.nil();
+    }
+    const b = this.peek();
+    if (b == 0xc0) {
+      this.pos++;
+      return Value.nil();
+    }
+    if (b == 0xc2 || b == 0xc3) return Value.bool(this.readBool());
+    if (b <= 0x7f || b >= 0xe0 || (b >= 0xcc && b <= 0xcf) || (b >= 0xd0 && b <= 0xd3)) {
+      if (b == 0xcf) {
+        this.pos++;
+        return Value.uint(this.be64());
+      }
+      return Value.int(this.readInt());
+    }
+    if (b == 0xca || b == 0xcb) return Value.float(this.readF64());
+    if ((b & 0xe0) == 0xa0 || b == 0xd9 || b == 0xda || b == 0xdb) return Value.str(this.readString());
+    if (b == 0xc4 || b == 0xc5 || b == 0xc6) return Value.bytes(this.readBytes());
+    if ((b & 0xf0) == 0x90 || b == 0xdc || b == 0xdd) {
+      const n = this.readArrayHeader();
+      const items = new Array<Value>();
+      for (let i = 0; i < n && this.error === null; i++) items.push(this.readValue(depth + 1));
+      return Value.array(items);
+    }
+    if ((b & 0xf0) == 0x80 || b == 0xde || b == 0xdf) {
+      const n = this.readMapHeader();
+      const m = Value.map();
+      for (let i = 0; i < n && this.error === null; i++) {
+        const kb = this.peek();
+        const key = (kb & 0xe0) == 0xa0 || kb == 0xd9 || kb == 0xda || kb == 0xdb ? this.readString() : this.readValue(depth + 1).asI64().toString();
+        m.keys.push(key);
+        m.items.push(this.readValue(depth + 1));
+      }
+      return m;
+    }
+    this.fail("unsupported msgpack type 0x" + b.toString(16));
+    return Value.nil();
+  }
+
+  skip(): void {
+    this.readValue();
+  }
+}
+
+/** Writes msgpack, always in the shortest form. */
+export class Writer {
+  buf: Uint8Array;
+  len: i32 = 0;
+
+  constructor(capacity: i32 = 256) {
+    this.buf = new Uint8Array(capacity);
+  }
+
+  private grow(n: i32): void {
+    const need = this.len + n;
+    if (need <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < need) cap *= 2;
+    const next = new Uint8Array(cap);
+    memory.copy(next.dataStart, this.buf.dataStart, <usize>this.len);
+    this.buf = next;
+  }
+
+  private put(b: u32): void {
+    this.grow(1);
+    unchecked((this.buf[this.len++] = <u8>b));
+  }
+  private put16(v: u32): void {
+    this.grow(2);
+    unchecked((this.buf[this.len++] = <u8>(v >> 8)));
+    unchecked((this.buf[this.len++] = <u8>v));
+  }
+  private put32(v: u32): void {
+    this.grow(4);
+    unchecked((this.buf[this.len++] = <u8>(v >> 24)));
+    unchecked((this.buf[this.len++] = <u8>(v >> 16)));
+    unchecked((this.buf[this.len++] = <u8>(v >> 8)));
+    unchecked((this.buf[this.len++] = <u8>v));
+  }
+  private put64(v: u64): void {
+    this.put32(<u32>(v >> 32));
+    this.put32(<u32>v);
+  }
+
+  nil(): void {
+    this.put(0xc0);
+  }
+
+  bool(v: bool): void {
+    this.put(v ? 0xc3 : 0xc2);
+  }
+
+  uint(v: u64): void {
+    if (v <= 0x7f) this.put(<u32>v);
+    else if (v <= 0xff) {
+      this.put(0xcc);
+      this.put(<u32>v);
+    } else if (v <= 0xffff) {
+      this.put(0xcd);
+      this.put16(<u32>v);
+    } else if (v <= 0xffffffff) {
+      this.put(0xce);
+      this.put32(<u32>v);
+    } else {
+      this.put(0xcf);
+      this.put64(v);
+    }
+  }
+
+  int(v: i64): void {
+    if (v >= 0) {
+      this.uint(<u64>v);
+      return;
+    }
+    if (v >= -32) this.put(<u32>(<u8>(<i8>v)));
+    else if (v >= -128) {
+      this.put(0xd0);
+      this.put(<u32>(<u8>(<i8>v)));
+    } else if (v >= -32768) {
+      this.put(0xd1);
+      this.put16(<u32>(<u16>(<i16>v)));
+    } else if (v >= -2147483648) {
+      this.put(0xd2);
+      this.put32(<u32>(<i32>v));
+    } else {
+      this.put(0xd3);
+      this.put64(<u64>v);
+    }
+  }
+
+  f64(v: f64): void {
+    this.put(0xcb);
+    this.put64(reinterpret<u64>(v));
+  }
+
+  private raw(ptr: usize, n: i32): void {
+    this.grow(n);
+    memory.copy(this.buf.dataStart + <usize>this.len, ptr, <usize>n);
+    this.len += n;
+  }
+
+  str(s: string): void {
+    const n = String.UTF8.byteLength(s);
+    if (n <= 31) this.put(0xa0 | <u32>n);
+    else if (n <= 0xff) {
+      this.put(0xd9);
+      this.put(<u32>n);
+    } else if (n <= 0xffff) {
+      this.put(0xda);
+      this.put16(<u32>n);
+    } else {
+      this.put(0xdb);
+      this.put32(<u32>n);
+    }
+    this.grow(n);
+    String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, this.buf.dataStart + <usize>this.len);
+    this.len += n;
+  }
+
+  bin(b: Uint8Array): void {
+    const n = b.length;
+    if (n <= 0xff) {
+      this.put(0xc4);
+      this.put(<u32>n);
+    } else if (n <= 0xffff) {
+      this.put(0xc5);
+      this.put16(<u32>n);
+    } else {
+      this.put(0xc6);
+      this.put32(<u32>n);
+    }
+    this.raw(b.dataStart, n);
+  }
+
+  arrayHeader(n: i32): void {
+    if (n <= 15) this.put(0x90 | <u32>n);
+    else if (n <= 0xffff) {
+      this.put(0xdc);
+      this.put16(<u32>n);
+    } else {
+      this.put(0xdd);
+      this.put32(<u32>n);
+    }
+  }
+
+  mapHeader(n: i32): void {
+    if (n <= 15) this.put(0x80 | <u32>n);
+    else if (n <= 0xffff) {
+      this.put(0xde);
+      this.put16(<u32>n);
+    } else {
+      this.put(0xdf);
+      this.put32(<u32>n);
+    }
+  }
+
+  strArray(values: string[]): void {
+    this.arrayHeader(values.length);
+    for (let i = 0; i < values.length; i++) this.str(values[i]);
+  }
+
+  /** A map of string → [string], in insertion order. */
+  multi(m: Map<string, string[]>): void {
+    const keys = m.keys();
+    this.mapHeader(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      this.str(keys[i]);
+      this.strArray(m.get(keys[i]));
+    }
+  }
+
+  value(v: Value): void {
+    switch (v.kind) {
+      case Kind.Nil:
+        this.nil();
+        break;
+      case Kind.Bool:
+        this.bool(v.b);
+        break;
+      case Kind.Int:
+        this.int(v.i);
+        break;
+      case Kind.Uint:
+        this.uint(v.u);
+        break;
+      case Kind.Float:
+        this.f64(v.f);
+        break;
+      case Kind.Str:
+        this.str(v.s);
+        break;
+      case Kind.Bin:
+        this.bin(v.bin);
+        break;
+      case Kind.Array:
+        this.arrayHeader(v.items.length);
+        for (let i = 0; i < v.items.length; i++) this.value(v.items[i]);
+        break;
+      case Kind.Map:
+        this.mapHeader(v.keys.length);
+        for (let i = 0; i < v.keys.length; i++) {
+          this.str(v.keys[i]);
+          this.value(v.items[i]);
+        }
+        break;
+      default:
+        this.nil();
+    }
+  }
+
+  /** The written bytes (a view, valid until the next write). */
+  bytes(): Uint8Array {
+    return Uint8Array.wrap(this.buf.buffer, 0, this.len);
+  }
+}
