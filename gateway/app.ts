@@ -58,6 +58,7 @@ export function createGateway(settings: Readonly<Settings>, store: Store, logger
     timeoutMs: settings.upstreamTimeoutMs,
     connections: settings.upstreamConnections,
     trustedProxies: settings.trustedProxies,
+    maxBodyBytes: settings.maxBodyBytes,
   });
   return new Gateway(
     settings,

@@ -103,6 +103,8 @@ export async function handle(
       started,
       Math.floor(Date.now() / 1000),
     );
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > settings.maxBodyBytes) throw new HttpError(413, 'payload_too_large');
     if (api.needsRequestBody) ctx.body = await readBody(req, settings.maxBodyBytes);
     for (const stage of api.request) {
       const outcome = await stage(ctx);
@@ -140,12 +142,11 @@ export async function handle(
 export function createProxyServer(path: RequestPath, settings: Settings): FastifyInstance {
   const app = Fastify({
     logger: false,
-    disableRequestLogging: true,
     // Requests beyond these are closed by Node before any stage runs.
     connectionTimeout: settings.requestTimeoutMs,
     keepAliveTimeout: settings.keepAliveTimeoutMs,
     requestTimeout: settings.requestTimeoutMs,
-    maxParamLength: 8192,
+    routerOptions: { maxParamLength: 8192 },
     bodyLimit: settings.maxBodyBytes,
     http: { maxHeaderSize: settings.maxHeaderBytes, headersTimeout: settings.headersTimeoutMs, insecureHTTPParser: false } as never,
     return503OnClosing: true,

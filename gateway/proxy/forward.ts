@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
+import { Transform } from 'node:stream';
 import { Pool } from 'undici';
 import type { Multi } from '../../runtime/index.ts';
 import type { LoadedApi } from '../chain/build.ts';
@@ -51,6 +52,22 @@ export interface ForwarderOptions {
   connections: number;
   /** Peers (IP addresses) whose `X-Forwarded-For` is believed. */
   trustedProxies: readonly string[];
+  /** Largest request body; a streamed (chunked) body is cut off past it with 413. */
+  maxBodyBytes: number;
+}
+
+/** Counts a streamed body and fails it with 413 once it passes `limit`. */
+function limited(source: IncomingMessage, limit: number): Transform {
+  let seen = 0;
+  const t = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      if (seen > limit) done(new HttpError(413, 'payload_too_large'));
+      else done(null, chunk);
+    },
+  });
+  source.on('error', (err) => t.destroy(err));
+  return source.pipe(t);
 }
 
 export class Forwarder {
@@ -108,14 +125,19 @@ export class Forwarder {
     headers['x-forwarded-proto'] = [ctx.scheme];
     if (ctx.host) headers['x-forwarded-host'] = [ctx.host];
 
-    let body: Uint8Array | IncomingMessage | null = null;
+    let body: Uint8Array | IncomingMessage | Transform | null = null;
     if (ctx.body) {
       body = ctx.body;
       headers['content-length'] = [String(ctx.body.byteLength)];
     } else if (ctx.raw.headers['content-length'] !== undefined || ctx.raw.headers['transfer-encoding'] !== undefined) {
-      body = ctx.raw;
       const declared = ctx.raw.headers['content-length'];
-      if (declared !== undefined) headers['content-length'] = [declared];
+      if (declared !== undefined) {
+        // Node has checked the declared length against the bytes; the server checked it against the limit.
+        body = ctx.raw;
+        headers['content-length'] = [declared];
+      } else {
+        body = limited(ctx.raw, this.opts.maxBodyBytes);
+      }
     }
 
     const timeout = api.spec.upstreamTimeoutMs ?? this.opts.timeoutMs;
@@ -133,6 +155,8 @@ export class Forwarder {
       return { status: res.statusCode, headers: stripHopByHop(toMulti(res.headers)), body: res.body };
     } catch (err) {
       ctx.upstreamMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const cause = (err as { cause?: unknown }).cause;
+      if (cause instanceof HttpError) throw cause;
       throw upstreamError(err);
     }
   }

@@ -3,5 +3,11 @@
 import { workerData } from 'node:worker_threads';
 import { register } from 'tsx/esm/api';
 
+const emitWarning = process.emitWarning;
+process.emitWarning = (warning, ...rest) => {
+  if (String(warning).includes('WASI is an experimental feature')) return;
+  emitWarning.call(process, warning, ...rest);
+};
+
 register();
 await import(workerData.entry);
