@@ -112,9 +112,10 @@ export function makeHostFunctions(
         const state = stateOf(ctx);
         if (!state) return;
         if (len >>> 0 > limits.maxOutputBytes) {
-          state.fail(
-            new WasmgateError('OUTPUT_TOO_LARGE', `the plugin output is ${len >>> 0} bytes; the limit is ${limits.maxOutputBytes}`),
-          );
+          // Refused before a byte is copied.
+          const err = new WasmgateError('OUTPUT_TOO_LARGE', `the plugin output is ${len >>> 0} bytes; the limit is ${limits.maxOutputBytes}`);
+          state.fail(err);
+          throw err;
         }
         state.output = guestBytes(holder, state, src, len).slice();
       },
