@@ -11,7 +11,7 @@ import { CallState, type PluginLogSink } from './host-functions.ts';
 import { createInstance, type LiveInstance } from './instance.ts';
 import type { RuntimeLimits } from './limits.ts';
 import { InstancePool, type PoolStats } from './pool.ts';
-import type { FailureTracker } from './quarantine.ts';
+import { FailureTracker } from './quarantine.ts';
 import type { ModuleFacts } from './upload/pipeline.ts';
 
 export interface PreparedModule {
@@ -19,7 +19,6 @@ export interface PreparedModule {
   readonly module: WebAssembly.Module;
   /** The metered, memory-capped bytes that were compiled. */
   readonly bytes: Uint8Array;
-  readonly health: FailureTracker;
 }
 
 export interface CallOptions {
@@ -69,9 +68,12 @@ export class PluginBinding {
   readonly #limits: RuntimeLimits;
   readonly #exports: ReadonlySet<string>;
   readonly #onCall: BindingOptions['onCall'];
+  /** Quarantine state of this plugin version on this API (one API's failures never block another's). */
+  readonly health: FailureTracker;
 
   constructor(module: PreparedModule, opts: BindingOptions) {
     this.module = module;
+    this.health = new FailureTracker(opts.limits.quarantineAfterFailures, opts.limits.quarantineMs);
     this.apiId = opts.apiId;
     this.#limits = opts.limits;
     this.#exports = new Set(module.facts.exports);
@@ -96,15 +98,15 @@ export class PluginBinding {
       if (!this.#exports.has(exportName)) {
         throw new WasmgateError('EXPORT_NOT_FOUND', `the plugin does not export a function named "${exportName}"`);
       }
-      this.module.health.check();
+      this.health.check();
       const outcome = await this.#invoke(exportName, input, opts);
       fuelUsed = outcome.fuelUsed;
-      this.module.health.success();
+      this.health.success();
       this.#emit(exportName, hook, null, started, fuelUsed);
       return outcome;
     } catch (err) {
       const e = err instanceof WasmgateError ? err : new WasmgateError('TRAP', 'the plugin call failed', { cause: err });
-      if (isPluginFault(e.code)) this.module.health.failure();
+      if (isPluginFault(e.code)) this.health.failure();
       if (e.code === 'FUEL_EXHAUSTED') fuelUsed = opts.fuel ?? this.#limits.fuelPerCall;
       this.#emit(exportName, hook, e, started, fuelUsed);
       throw e;
@@ -118,7 +120,7 @@ export class PluginBinding {
     try {
       return decodeResult(outcome.output, hook, this.#limits.maxOutputBytes);
     } catch (err) {
-      if (err instanceof WasmgateError && isPluginFault(err.code)) this.module.health.failure();
+      if (err instanceof WasmgateError && isPluginFault(err.code)) this.health.failure();
       if (err instanceof WasmgateError) this.#emit(exportName, hook, err, process.hrtime.bigint(), 0);
       throw err;
     }

@@ -10,7 +10,6 @@
 import { type CallEvent, PluginBinding, type PreparedModule } from './binding.ts';
 import type { PluginLogSink } from './host-functions.ts';
 import { type RuntimeLimits, resolveLimits } from './limits.ts';
-import { FailureTracker } from './quarantine.ts';
 import { PipelineWorker } from './upload/pipeline-worker.ts';
 import { type PipelineOptions, sha256 } from './upload/pipeline.ts';
 
@@ -69,7 +68,6 @@ export class Runtime {
           facts: Object.freeze(facts),
           module,
           bytes,
-          health: new FailureTracker(this.limits.quarantineAfterFailures, this.limits.quarantineMs),
         }),
       );
       this.#cache.set(key, entry);

@@ -46,7 +46,7 @@ export class InstancePool<T> {
   }
 
   acquire(): Promise<T> {
-    if (this.#closed) return Promise.reject(new Error('the pool is closed'));
+    if (this.#closed) return Promise.reject(new WasmgateError('POOL_EXHAUSTED', 'the plugin version was replaced'));
     const item = this.#idle.pop();
     if (item !== undefined) {
       this.#busy++;
@@ -88,12 +88,8 @@ export class InstancePool<T> {
   /** Returns an instance; `destroy` when it trapped or its state is suspect. */
   release(item: T, destroy = false): void {
     this.#busy--;
-    if (destroy || this.#closed) {
-      this.#size--;
-      this.#destroyed++;
-      void Promise.resolve()
-        .then(() => this.#destroy(item))
-        .catch(() => {});
+    if (destroy) {
+      this.#discard(item);
       this.#wakeForGrowth();
     } else {
       const waiter = this.#waiters.shift();
@@ -101,15 +97,25 @@ export class InstancePool<T> {
         clearTimeout(waiter.timer);
         this.#busy++;
         waiter.resolve(item);
+      } else if (this.#closed) {
+        this.#discard(item);
       } else {
         this.#idle.push(item);
       }
     }
-    if (this.#closed && this.#busy === 0) this.#drained?.();
+    if (this.#closed && this.#busy === 0 && this.#waiters.length === 0) this.#drained?.();
   }
 
+  #discard(item: T): void {
+    this.#size--;
+    this.#destroyed++;
+    void Promise.resolve()
+      .then(() => this.#destroy(item))
+      .catch(() => {});
+  }
+
+  /** A slot freed up: a waiter (accepted before any drain) gets a new instance. */
   #wakeForGrowth(): void {
-    if (this.#closed) return;
     const waiter = this.#waiters.shift();
     if (!waiter) return;
     clearTimeout(waiter.timer);
@@ -127,14 +133,13 @@ export class InstancePool<T> {
     };
   }
 
-  /** Stops new calls, lets calls in flight finish, then destroys every instance. */
+  /**
+   * Refuses new calls, lets every call already made finish (those running
+   * and those waiting for an instance), then destroys every instance.
+   */
   async drain(): Promise<void> {
     this.#closed = true;
-    for (const w of this.#waiters.splice(0)) {
-      clearTimeout(w.timer);
-      w.reject(new WasmgateError('POOL_EXHAUSTED', 'the plugin version was replaced'));
-    }
-    if (this.#busy > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+    if (this.#busy > 0 || this.#waiters.length > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
     const idle = this.#idle.splice(0);
     this.#size -= idle.length;
     this.#destroyed += idle.length;

@@ -47,7 +47,7 @@ async function bound(name: string) {
 /** A failing call gives `code`, the event loop kept turning, and `ok` works right after. */
 async function expectCallFailure(name: string, exportName: string, code: string, viaCall = false) {
   const binding = await bound(name);
-  const r = await responsive(() => (viaCall ? binding.call(exportName, 'pre', envelope) : binding.callRaw(exportName, envelope)));
+  const r = await responsive<unknown>(() => (viaCall ? binding.call(exportName, "pre", envelope) : binding.callRaw(exportName, envelope)));
   expect(codeOf(r.error)).toBe(code);
   expect(r.maxStallMs).toBeLessThan(5_000);
   const next = await binding.callRaw('ok', envelope);
