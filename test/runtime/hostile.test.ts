@@ -196,3 +196,12 @@ describe('the fast path and the stock Extism path', () => {
     await expect(binding.callRaw('run', envelope, { fuel: 1000 })).rejects.toMatchObject({ code: 'FUEL_EXHAUSTED' });
   });
 });
+
+describe('the benchmark plugins', () => {
+  it('answer the same valid result through the fast path and the stock path', async () => {
+    for (const name of ['result-fast', 'result-stock']) {
+      const binding = await bound(name);
+      await expect(binding.call('run', 'pre', envelope)).resolves.toEqual({ request: { set_headers: { 'x-a': ['1'] } } });
+    }
+  });
+});
