@@ -49,8 +49,6 @@ export function ascFlags(entry: string, outFile: string, abortPath: string): str
     '--noAssert',
     '--exportStart',
     '_initialize',
-    '--disable',
-    'bulk-memory',
   ];
 }
 

@@ -16,7 +16,7 @@ export interface RuntimeLimits {
   maxMemoryPages: number;
   /** Most table elements. */
   maxTableElements: number;
-  /** Fuel for one hook call (one unit per function entry or loop iteration). */
+  /** Fuel for one hook call, about one unit per wasm instruction executed (runtime/upload/meter.ts). */
   fuelPerCall: number;
   /** Fuel for instantiation (start function and `_initialize`). */
   fuelForInit: number;
@@ -51,8 +51,8 @@ export const DEFAULT_LIMITS: Readonly<RuntimeLimits> = Object.freeze({
   maxDataBytes: 8 * 1024 * 1024,
   maxMemoryPages: 256,
   maxTableElements: 100_000,
-  fuelPerCall: 50_000_000,
-  fuelForInit: 1_000_000_000,
+  fuelPerCall: 1_000_000_000,
+  fuelForInit: 2_000_000_000,
   initDeadlineMs: 5_000,
   maxOutputBytes: 4 * 1024 * 1024 + 64 * 1024,
   maxAllocBytesPerCall: 8 * 1024 * 1024,

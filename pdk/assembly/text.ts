@@ -4,21 +4,27 @@
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 export function base64Encode(data: Uint8Array): string {
-  const out = new Array<string>();
+  const n = data.length;
+  const out = new Uint8Array(((n + 2) / 3) * 4);
+  let o = 0;
   let i = 0;
-  for (; i + 2 < data.length; i += 3) {
-    const n = (<u32>data[i] << 16) | (<u32>data[i + 1] << 8) | <u32>data[i + 2];
-    out.push(ALPHABET.charAt(<i32>((n >> 18) & 63)) + ALPHABET.charAt(<i32>((n >> 12) & 63)) + ALPHABET.charAt(<i32>((n >> 6) & 63)) + ALPHABET.charAt(<i32>(n & 63)));
+  for (; i + 2 < n; i += 3) {
+    const v = (<u32>unchecked(data[i]) << 16) | (<u32>unchecked(data[i + 1]) << 8) | <u32>unchecked(data[i + 2]);
+    unchecked((out[o] = <u8>ALPHABET.charCodeAt((v >> 18) & 63)));
+    unchecked((out[o + 1] = <u8>ALPHABET.charCodeAt((v >> 12) & 63)));
+    unchecked((out[o + 2] = <u8>ALPHABET.charCodeAt((v >> 6) & 63)));
+    unchecked((out[o + 3] = <u8>ALPHABET.charCodeAt(v & 63)));
+    o += 4;
   }
-  const rest = data.length - i;
-  if (rest == 1) {
-    const n = <u32>data[i] << 16;
-    out.push(ALPHABET.charAt(<i32>((n >> 18) & 63)) + ALPHABET.charAt(<i32>((n >> 12) & 63)) + "==");
-  } else if (rest == 2) {
-    const n = (<u32>data[i] << 16) | (<u32>data[i + 1] << 8);
-    out.push(ALPHABET.charAt(<i32>((n >> 18) & 63)) + ALPHABET.charAt(<i32>((n >> 12) & 63)) + ALPHABET.charAt(<i32>((n >> 6) & 63)) + "=");
+  const rest = n - i;
+  if (rest > 0) {
+    const v = (<u32>data[i] << 16) | (rest == 2 ? <u32>data[i + 1] << 8 : 0);
+    out[o] = <u8>ALPHABET.charCodeAt((v >> 18) & 63);
+    out[o + 1] = <u8>ALPHABET.charCodeAt((v >> 12) & 63);
+    out[o + 2] = rest == 2 ? <u8>ALPHABET.charCodeAt((v >> 6) & 63) : 61;
+    out[o + 3] = 61;
   }
-  return out.join("");
+  return String.UTF8.decodeUnsafe(out.dataStart, <usize>out.length);
 }
 
 function sextet(c: i32): i32 {
@@ -35,7 +41,7 @@ export function base64Decode(text: string): Uint8Array | null {
   let len = text.length;
   while (len > 0 && text.charCodeAt(len - 1) == 61) len--;
   if (len % 4 == 1) return null;
-  const out = new Uint8Array((len * 3) >> 2);
+  const out = new Uint8Array(<i32>((<i64>len * 3) >> 2));
   let acc: u32 = 0;
   let bits = 0;
   let o = 0;

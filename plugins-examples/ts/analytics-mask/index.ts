@@ -22,7 +22,9 @@ export function analytics_mask(): i32 {
   const decoded = base64Decode(encoded);
   if (decoded === null) return ctx.done();
   const raw = decoded as Uint8Array;
-  const out = new Array<u8>();
+  // Masking can only grow a line by the length of " ****".
+  const out = new Uint8Array(raw.length * 2 + 16);
+  let o = 0;
   let changed = false;
   let inHeaders = true;
   let start = 0;
@@ -34,24 +36,26 @@ export function analytics_mask(): i32 {
     const next = end < raw.length ? end + 2 : end;
     if (inHeaders && lineEnd == start) inHeaders = false;
     if (inHeaders && isAuthorizationLine(raw, start, lineEnd)) {
-      for (let i = start; i <= start + NAME.length; i++) out.push(raw[i]);
+      out.set(raw.subarray(start, start + NAME.length + 1), o);
+      o += NAME.length + 1;
       const mask = " ****";
-      for (let i = 0; i < mask.length; i++) out.push(<u8>mask.charCodeAt(i));
+      for (let i = 0; i < mask.length; i++) out[o++] = <u8>mask.charCodeAt(i);
       changed = true;
     } else {
-      for (let i = start; i < lineEnd; i++) out.push(raw[i]);
+      out.set(raw.subarray(start, lineEnd), o);
+      o += lineEnd - start;
     }
-    for (let i = lineEnd; i < next; i++) out.push(raw[i]);
-    if (!inHeaders && lineEnd != start) {
-      // The rest is the body: copy as is.
-      for (let i = next; i < raw.length; i++) out.push(raw[i]);
+    out.set(raw.subarray(lineEnd, next), o);
+    o += next - lineEnd;
+    if (!inHeaders) {
+      // Past the blank line: the rest is the body, copied as is.
+      out.set(raw.subarray(next), o);
+      o += raw.length - next;
       break;
     }
     start = next;
   }
   if (!changed) return ctx.done();
-  const bytes = new Uint8Array(out.length);
-  for (let i = 0; i < out.length; i++) bytes[i] = out[i];
-  ctx.analytics.setString("raw_request", base64Encode(bytes));
+  ctx.analytics.setString("raw_request", base64Encode(out.subarray(0, o)));
   return ctx.done();
 }
