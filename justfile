@@ -9,9 +9,9 @@ build: typecheck examples
 typecheck:
     npx tsc -p tsconfig.json
 
-# Build every example plugin (TypeScript always; Rust and Go when their toolchains exist).
+# Build every TypeScript example plugin into its build/plugin.wasm.
 examples:
-    node bin/wasmgate.js plugin build-examples
+    for d in plugins-examples/ts/*/; do node bin/wasmgate.js plugin build "$d" || exit 1; done
 
 # The whole test suite (what CI runs, without WASMGATE_REQUIRE_ALL).
 test:

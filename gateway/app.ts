@@ -4,8 +4,9 @@
  * definitions from the data and definitions directories, and the listeners.
  * `wasmgate start` and the integration tests both start gateways this way.
  */
-import type { Server } from 'node:http';
+
 import { readdir, readFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ApiSpec } from './config/api-spec.ts';
@@ -15,10 +16,10 @@ import { Gateway } from './gateway.ts';
 import type { Logger } from './log.ts';
 import { Forwarder } from './proxy/forward.ts';
 import { buildRouter } from './routing/router.ts';
+import type { Settings } from './settings.ts';
 import { MemoryStore } from './store/memory.ts';
 import { RedisStore } from './store/redis.ts';
 import type { Store } from './store/store.ts';
-import type { Settings } from './settings.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const DEMO_APIS_DIR = join(here, 'demo', 'apis');
@@ -44,7 +45,11 @@ export async function openStore(settings: Readonly<Settings>, logger?: Logger): 
         if (state === lastState) return;
         lastState = state;
         if (state === 'ready') logger?.info({ store: store.kind }, 'redis connected');
-        else logger?.error({ store: store.kind, detail }, 'redis unavailable: authenticated requests answer 503 until it is back');
+        else
+          logger?.error(
+            { store: store.kind, detail },
+            'redis unavailable: authenticated requests answer 503 until it is back',
+          );
       },
     });
     return store;
@@ -89,7 +94,9 @@ async function demoSpecs(upstreamPort: number, gatewayPort: number): Promise<Api
 export async function startApp(settings: Readonly<Settings>, logger?: Logger): Promise<App> {
   const store = await openStore(settings, logger);
   const gateway = createGateway(settings, store, logger);
-  await gateway.reloadPolicies().catch((err) => logger?.error({ err: (err as Error).message }, 'policies could not be read'));
+  await gateway
+    .reloadPolicies()
+    .catch((err) => logger?.error({ err: (err as Error).message }, 'policies could not be read'));
   let demo: Server | null = null;
   try {
     const specs: { spec: ApiSpec; baseDir: string }[] = [];

@@ -13,11 +13,11 @@ import type { RequestContext } from './context.ts';
 import { createLogger, type Logger } from './log.ts';
 import { PluginRegistry } from './plugins/registry.ts';
 import { createProxyServer, type RequestPath, type RouteMatch } from './server.ts';
-import type { Settings } from './settings.ts';
 import type { Policy } from './sessions/policies.ts';
+import type { Settings } from './settings.ts';
 import type { BoundPlugin } from './stages/plugin.ts';
-import type { Store } from './store/store.ts';
 import type { UpstreamAnswer } from './stages/response.ts';
+import type { Store } from './store/store.ts';
 
 /** What the gateway needs from routing and the proxy; gateway/routing and gateway/proxy provide it. */
 export interface Plumbing {
@@ -56,7 +56,8 @@ export class Gateway {
     this.log = opts.logger ?? createLogger(settings.logLevel);
     this.runtime = new Runtime({
       limits: settings.limits,
-      logSink: (line: PluginLogLine, tags) => this.log[line.level === 'trace' ? 'trace' : line.level]({ ...tags, plugin_log: true }, line.text),
+      logSink: (line: PluginLogLine, tags) =>
+        this.log[line.level === 'trace' ? 'trace' : line.level]({ ...tags, plugin_log: true }, line.text),
       onCall: opts.onCall,
     });
     this.registry = new PluginRegistry(this.runtime);
@@ -138,7 +139,10 @@ export class Gateway {
 
   #pluginFailed(ctx: RequestContext, plugin: BoundPlugin, err: unknown): void {
     const e = err as { code?: string; message?: string };
-    this.log.warn({ request_id: ctx.id, plugin: plugin.label, hook: plugin.hook, code: e.code, err: e.message }, 'plugin failed');
+    this.log.warn(
+      { request_id: ctx.id, plugin: plugin.label, hook: plugin.hook, code: e.code, err: e.message },
+      'plugin failed',
+    );
   }
 
   requestPath(): RequestPath {

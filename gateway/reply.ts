@@ -22,7 +22,13 @@ export function flatHeaders(headers: Multi, requestId: string, extra?: Record<st
   return flat;
 }
 
-export function sendBytes(res: ServerResponse, status: number, headers: Multi, body: Uint8Array, requestId: string): void {
+export function sendBytes(
+  res: ServerResponse,
+  status: number,
+  headers: Multi,
+  body: Uint8Array,
+  requestId: string,
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -33,7 +39,13 @@ export function sendBytes(res: ServerResponse, status: number, headers: Multi, b
   res.end(body);
 }
 
-export function sendStream(res: ServerResponse, status: number, headers: Multi, body: Readable, requestId: string): Promise<void> {
+export function sendStream(
+  res: ServerResponse,
+  status: number,
+  headers: Multi,
+  body: Readable,
+  requestId: string,
+): Promise<void> {
   res.writeHead(status, flatHeaders(headers, requestId));
   return new Promise((resolve) => {
     body.on('error', () => {

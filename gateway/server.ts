@@ -3,16 +3,17 @@
  * catch-all route, and the request path written against the raw Node
  * request and response (the hot path allocates only what it must).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Multi } from '../runtime/index.ts';
 import type { LoadedApi } from './chain/build.ts';
 import { RequestContext } from './context.ts';
 import { HttpError } from './http-error.ts';
 import { sendBytes, sendError, sendStream, toHttpError } from './reply.ts';
-import { runResponsePlugins, type UpstreamAnswer } from './stages/response.ts';
 import type { Settings } from './settings.ts';
+import { runResponsePlugins, type UpstreamAnswer } from './stages/response.ts';
 
 export interface RouteMatch {
   api: LoadedApi;
@@ -104,7 +105,8 @@ export async function handle(
       Math.floor(Date.now() / 1000),
     );
     const declared = req.headers['content-length'];
-    if (declared !== undefined && Number(declared) > settings.maxBodyBytes) throw new HttpError(413, 'payload_too_large');
+    if (declared !== undefined && Number(declared) > settings.maxBodyBytes)
+      throw new HttpError(413, 'payload_too_large');
     if (api.needsRequestBody) ctx.body = await readBody(req, settings.maxBodyBytes);
     for (const stage of api.request) {
       const outcome = await stage(ctx);
@@ -127,7 +129,13 @@ export async function handle(
       delete answer.headers['content-length'];
       sendBytes(res, answer.status, answer.headers, answer.body, id);
     } else {
-      await sendStream(res, answer.status, answer.headers, answer.body as NodeJS.ReadableStream & import('node:stream').Readable, id);
+      await sendStream(
+        res,
+        answer.status,
+        answer.headers,
+        answer.body as NodeJS.ReadableStream & import('node:stream').Readable,
+        id,
+      );
     }
   } catch (err) {
     const httpErr = toHttpError(err);
@@ -148,7 +156,11 @@ export function createProxyServer(path: RequestPath, settings: Settings): Fastif
     requestTimeout: settings.requestTimeoutMs,
     routerOptions: { maxParamLength: 8192 },
     bodyLimit: settings.maxBodyBytes,
-    http: { maxHeaderSize: settings.maxHeaderBytes, headersTimeout: settings.headersTimeoutMs, insecureHTTPParser: false } as never,
+    http: {
+      maxHeaderSize: settings.maxHeaderBytes,
+      headersTimeout: settings.headersTimeoutMs,
+      insecureHTTPParser: false,
+    } as never,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
@@ -163,13 +175,18 @@ export function createProxyServer(path: RequestPath, settings: Settings): Fastif
       return handle(request.raw, reply.raw, path, settings);
     },
   });
-  app.setNotFoundHandler((request, reply) => {
+  app.setNotFoundHandler((_request, reply) => {
     reply.hijack();
     sendError(reply.raw, new HttpError(404, 'not_found'), nextRequestId());
   });
   app.setErrorHandler((err, _request, reply) => {
     const status = (err as { statusCode?: number }).statusCode ?? 500;
-    const e = status === 413 ? new HttpError(413, 'payload_too_large') : status < 500 ? new HttpError(status, 'bad_request') : new HttpError(500, 'internal_error');
+    const e =
+      status === 413
+        ? new HttpError(413, 'payload_too_large')
+        : status < 500
+          ? new HttpError(status, 'bad_request')
+          : new HttpError(500, 'internal_error');
     reply.hijack();
     sendError(reply.raw, e, nextRequestId());
   });

@@ -142,7 +142,10 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
       if (!/^(1|0|true|false)$/.test(raw)) throw new SettingsError(`${name} must be true or false, got "${raw}"`);
       out[key] = raw === '1' || raw === 'true';
     } else if (type === 'list') {
-      out[key] = raw.split(',').map((s) => s.trim()).filter(Boolean);
+      out[key] = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     } else {
       out[key] = raw;
     }
@@ -152,7 +155,8 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
     const m = /^WASMGATE_LIMIT_([A-Z_]+)$/.exec(name);
     if (!m || raw === undefined) continue;
     const key = m[1]!.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-    if (!(key in DEFAULT_LIMITS)) throw new SettingsError(`${name} names no limit (known: ${Object.keys(DEFAULT_LIMITS).join(', ')})`);
+    if (!(key in DEFAULT_LIMITS))
+      throw new SettingsError(`${name} names no limit (known: ${Object.keys(DEFAULT_LIMITS).join(', ')})`);
     const n = Number(raw);
     if (!Number.isInteger(n) || n < 0) throw new SettingsError(`${name} must be a non-negative integer, got "${raw}"`);
     ((out.limits ??= {}) as Record<string, number>)[key] = n;
@@ -201,7 +205,8 @@ function describe(errors: typeof validate.errors): string {
   return (errors ?? [])
     .map((e) => {
       const path = e.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(root)';
-      if (e.keyword === 'additionalProperties') return `unknown setting "${(e.params as { additionalProperty: string }).additionalProperty}"${path === '(root)' ? '' : ` in ${path}`}`;
+      if (e.keyword === 'additionalProperties')
+        return `unknown setting "${(e.params as { additionalProperty: string }).additionalProperty}"${path === '(root)' ? '' : ` in ${path}`}`;
       return `${path} ${e.message}`;
     })
     .join('; ');

@@ -80,7 +80,8 @@ export class PluginBinding {
     this.#onCall = opts.onCall;
     const config = toExtismConfig(opts.config);
     this.#pool = new InstancePool<LiveInstance>(
-      () => createInstance(module.module, { wasi: module.facts.wasi, config, limits: opts.limits, logSink: opts.logSink }),
+      () =>
+        createInstance(module.module, { wasi: module.facts.wasi, config, limits: opts.limits, logSink: opts.logSink }),
       (inst) => inst.plugin.close(),
       { max: opts.limits.poolMaxInstances, waitMs: opts.limits.poolWaitMs, maxWaiters: opts.limits.poolMaxWaiters },
     );
@@ -91,7 +92,12 @@ export class PluginBinding {
   }
 
   /** One call with raw bytes in and out (no schema): the vectors and `plugin run` use it. */
-  async callRaw(exportName: string, input: Uint8Array, opts: CallOptions = {}, hook: Hook | null = null): Promise<CallOutcome> {
+  async callRaw(
+    exportName: string,
+    input: Uint8Array,
+    opts: CallOptions = {},
+    hook: Hook | null = null,
+  ): Promise<CallOutcome> {
     const started = process.hrtime.bigint();
     let fuelUsed = 0;
     try {
@@ -105,7 +111,8 @@ export class PluginBinding {
       this.#emit(exportName, hook, null, started, fuelUsed);
       return outcome;
     } catch (err) {
-      const e = err instanceof WasmgateError ? err : new WasmgateError('TRAP', 'the plugin call failed', { cause: err });
+      const e =
+        err instanceof WasmgateError ? err : new WasmgateError('TRAP', 'the plugin call failed', { cause: err });
       if (isPluginFault(e.code)) this.health.failure();
       if (e.code === 'FUEL_EXHAUSTED') fuelUsed = opts.fuel ?? this.#limits.fuelPerCall;
       this.#emit(exportName, hook, e, started, fuelUsed);
@@ -114,7 +121,12 @@ export class PluginBinding {
   }
 
   /** One hook call: encode the envelope, call, decode and validate the result. */
-  async call(exportName: string, hook: Hook, envelope: Envelope | Uint8Array, opts: CallOptions = {}): Promise<HookResult> {
+  async call(
+    exportName: string,
+    hook: Hook,
+    envelope: Envelope | Uint8Array,
+    opts: CallOptions = {},
+  ): Promise<HookResult> {
     const input = envelope instanceof Uint8Array ? envelope : encodeEnvelope(envelope);
     const outcome = await this.callRaw(exportName, input, opts, hook);
     try {
@@ -145,7 +157,10 @@ export class PluginBinding {
     this.#pool.release(inst);
     const output = state.output ?? extismOutput;
     if (output && output.byteLength > this.#limits.maxOutputBytes) {
-      throw new WasmgateError('OUTPUT_TOO_LARGE', `the plugin output is ${output.byteLength} bytes; the limit is ${this.#limits.maxOutputBytes}`);
+      throw new WasmgateError(
+        'OUTPUT_TOO_LARGE',
+        `the plugin output is ${output.byteLength} bytes; the limit is ${this.#limits.maxOutputBytes}`,
+      );
     }
     return { output, fuelUsed, logDropped: state.logDropped };
   }
@@ -187,7 +202,11 @@ export function classify(err: unknown, state: CallState, inst: LiveInstance, lim
   }
   const message = err instanceof Error ? err.message : String(err);
   if (message.startsWith('Plugin-originated error')) {
-    return new WasmgateError('PLUGIN_ERROR', `the plugin reported: ${message.slice('Plugin-originated error: '.length, 240)}`, { cause: err });
+    return new WasmgateError(
+      'PLUGIN_ERROR',
+      `the plugin reported: ${message.slice('Plugin-originated error: '.length, 240)}`,
+      { cause: err },
+    );
   }
   return new WasmgateError('TRAP', undefined, { cause: err });
 }

@@ -60,7 +60,13 @@ export function escapeLogText(text: string): string {
   });
 }
 
-function emitLog(state: CallState | null, limits: RuntimeLimits, sink: PluginLogSink, level: LogLevel, bytes: Uint8Array) {
+function emitLog(
+  state: CallState | null,
+  limits: RuntimeLimits,
+  sink: PluginLogSink,
+  level: LogLevel,
+  bytes: Uint8Array,
+) {
   if (!state) return;
   if (state.logLines >= limits.maxLogLinesPerCall || state.logBytes + bytes.byteLength > limits.maxLogBytesPerCall) {
     state.logDropped++;
@@ -113,7 +119,10 @@ export function makeHostFunctions(
         if (!state) return;
         if (len >>> 0 > limits.maxOutputBytes) {
           // Refused before a byte is copied.
-          const err = new WasmgateError('OUTPUT_TOO_LARGE', `the plugin output is ${len >>> 0} bytes; the limit is ${limits.maxOutputBytes}`);
+          const err = new WasmgateError(
+            'OUTPUT_TOO_LARGE',
+            `the plugin output is ${len >>> 0} bytes; the limit is ${limits.maxOutputBytes}`,
+          );
           state.fail(err);
           throw err;
         }

@@ -10,8 +10,8 @@
 import { type CallEvent, PluginBinding, type PreparedModule } from './binding.ts';
 import type { PluginLogSink } from './host-functions.ts';
 import { type RuntimeLimits, resolveLimits } from './limits.ts';
-import { PipelineWorker } from './upload/pipeline-worker.ts';
 import { type PipelineOptions, sha256 } from './upload/pipeline.ts';
+import { PipelineWorker } from './upload/pipeline-worker.ts';
 
 export { decodeResult, encodeEnvelope, FORBIDDEN_HEADERS } from './abi/codec.ts';
 export * from './abi/records.ts';
@@ -90,9 +90,12 @@ export class Runtime {
   /** Forgets a cached module (after its version is deleted). */
   forget(module: PreparedModule): void {
     for (const [key, entry] of this.#cache) {
-      void entry.then((m) => {
-        if (m === module) this.#cache.delete(key);
-      }, () => {});
+      void entry.then(
+        (m) => {
+          if (m === module) this.#cache.delete(key);
+        },
+        () => {},
+      );
     }
   }
 

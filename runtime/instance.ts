@@ -45,7 +45,10 @@ export async function createInstance(module: WebAssembly.Module, opts: InstanceO
   const fuel = instance.exports[FUEL_EXPORT];
   if (!(memory instanceof WebAssembly.Memory) || !(fuel instanceof WebAssembly.Global)) {
     await plugin.close();
-    throw new WasmgateError('INVALID_MODULE', 'the module lacks its memory or fuel export; was it uploaded through the pipeline?');
+    throw new WasmgateError(
+      'INVALID_MODULE',
+      'the module lacks its memory or fuel export; was it uploaded through the pipeline?',
+    );
   }
   holder.memory = memory;
   return { plugin, memory, fuel, broken: false };
@@ -54,12 +57,15 @@ export async function createInstance(module: WebAssembly.Module, opts: InstanceO
 function classifyStartError(cause: unknown): WasmgateError {
   if (cause instanceof WasmgateError) return cause;
   const message = cause instanceof Error ? cause.message : String(cause);
-  if (cause instanceof RangeError) return new WasmgateError('START_FAILED', 'the module overflowed its stack while initialising', { cause });
+  if (cause instanceof RangeError)
+    return new WasmgateError('START_FAILED', 'the module overflowed its stack while initialising', { cause });
   if (cause instanceof WebAssembly.RuntimeError) {
     return new WasmgateError('START_FAILED', 'the module trapped while initialising (fuel or trap)', { cause });
   }
   if (/cannot resolve import|not enabled|WASI/i.test(message)) {
-    return new WasmgateError('IMPORT_NOT_ALLOWED', 'the module imports something the host does not provide here', { cause });
+    return new WasmgateError('IMPORT_NOT_ALLOWED', 'the module imports something the host does not provide here', {
+      cause,
+    });
   }
   return new WasmgateError('START_FAILED', 'the module could not be instantiated', { cause });
 }

@@ -63,7 +63,12 @@ export class InstancePool<T> {
         timer: setTimeout(() => {
           const i = this.#waiters.indexOf(waiter);
           if (i >= 0) this.#waiters.splice(i, 1);
-          reject(new WasmgateError('POOL_EXHAUSTED', `no instance of this plugin became free within ${this.#opts.waitMs} ms`));
+          reject(
+            new WasmgateError(
+              'POOL_EXHAUSTED',
+              `no instance of this plugin became free within ${this.#opts.waitMs} ms`,
+            ),
+          );
         }, this.#opts.waitMs),
       };
       this.#waiters.push(waiter);

@@ -26,7 +26,17 @@ function envelopeOf(bytes: number, base?: Envelope): Envelope {
     : {
         v: 1,
         hook: 'pre',
-        request: { method: 'GET', url: '/anything', request_uri: '/anything?x=1', scheme: 'http', host: 'gw', remote_addr: '203.0.113.7', params: { x: ['1'] }, headers: { 'user-agent': ['bench'] }, body: null },
+        request: {
+          method: 'GET',
+          url: '/anything',
+          request_uri: '/anything?x=1',
+          scheme: 'http',
+          host: 'gw',
+          remote_addr: '203.0.113.7',
+          params: { x: ['1'] },
+          headers: { 'user-agent': ['bench'] },
+          body: null,
+        },
         spec: { api_id: 'bench', org_id: 'o', name: 'bench', config_data: {} },
         metadata: { request_id: 'r-1', plugin: 'p', version: '1', time: 1700000000 },
       };
@@ -60,12 +70,18 @@ const runtime = new Runtime();
 const fast = runtime.bind(await runtime.prepare(wat('result-fast')), { apiId: 'bench' });
 const stock = runtime.bind(await runtime.prepare(wat('result-stock')), { apiId: 'bench' });
 rows.push('| measurement | record | median µs/call |', '|---|---|---|');
-rows.push(`| bare call floor (empty input, zero-byte output, fast path) | 0 B | ${(await median(() => fast.callRaw('ok', new Uint8Array(0)))).toFixed(2)} |`);
+rows.push(
+  `| bare call floor (empty input, zero-byte output, fast path) | 0 B | ${(await median(() => fast.callRaw('ok', new Uint8Array(0)))).toFixed(2)} |`,
+);
 for (const size of [1024, 10 * 1024]) {
   const env = envelopeOf(size);
   const label = `${Math.round(encodeEnvelope(env).byteLength / 1024)} KB`;
-  rows.push(`| hook call, fast path (encode + call + decode/validate) | ${label} | ${(await median(() => fast.call('run', 'pre', env))).toFixed(2)} |`);
-  rows.push(`| hook call, stock Extism path | ${label} | ${(await median(() => stock.call('run', 'pre', env), 5_000)).toFixed(2)} |`);
+  rows.push(
+    `| hook call, fast path (encode + call + decode/validate) | ${label} | ${(await median(() => fast.call('run', 'pre', env))).toFixed(2)} |`,
+  );
+  rows.push(
+    `| hook call, stock Extism path | ${label} | ${(await median(() => stock.call('run', 'pre', env), 5_000)).toFixed(2)} |`,
+  );
 }
 
 // The TypeScript examples on their first vector, padded to 1 KB and 10 KB.
@@ -78,7 +94,10 @@ for (const [name, ex] of examples) {
   if (!c) continue;
   const { decode } = await import('msgpackr');
   const base = decode(await readFile(join(c.dir, 'input.msgpack'))) as Envelope;
-  const binding = runtime.bind(await runtime.prepare(await readFile(ex.wasm)), { apiId: 'bench', config: base.spec.config_data });
+  const binding = runtime.bind(await runtime.prepare(await readFile(ex.wasm)), {
+    apiId: 'bench',
+    config: base.spec.config_data,
+  });
   const times: string[] = [];
   for (const size of [1024, 10 * 1024]) {
     const env = envelopeOf(size, base);
@@ -90,8 +109,11 @@ for (const [name, ex] of examples) {
 // Fuel metering: the same compute-heavy module, metered (as uploaded) and as compiled.
 const raw = wat('compute');
 const metered = (await runtime.prepare(raw)).bytes;
-const plain = await WebAssembly.instantiate(raw, {});
-const instrumented = await WebAssembly.instantiate(metered, {});
+const plain = (await WebAssembly.instantiate(raw, {})) as unknown as WebAssembly.WebAssemblyInstantiatedSource;
+const instrumented = (await WebAssembly.instantiate(
+  metered,
+  {},
+)) as unknown as WebAssembly.WebAssemblyInstantiatedSource;
 const fuel = instrumented.instance.exports.__wasmgate_fuel as WebAssembly.Global;
 const hashPlain = plain.instance.exports.hash as (n: number) => number;
 const hashMetered = instrumented.instance.exports.hash as (n: number) => number;
@@ -131,7 +153,10 @@ async function direct(bytes: Uint8Array, input: Uint8Array) {
       log: () => {},
     },
   };
-  const { instance } = await WebAssembly.instantiate(bytes, imports as WebAssembly.Imports);
+  const { instance } = (await WebAssembly.instantiate(
+    bytes,
+    imports as WebAssembly.Imports,
+  )) as unknown as WebAssembly.WebAssemblyInstantiatedSource;
   memory = instance.exports.memory as WebAssembly.Memory;
   (instance.exports._initialize as (() => void) | undefined)?.();
   return instance;
@@ -143,7 +168,9 @@ const maskEnv = decode2(await readFile(join(maskCase.dir, 'input.msgpack')));
 function decode2(b: Uint8Array) {
   return decodeMp(b) as { record: { raw_request: string } };
 }
-maskEnv.record.raw_request = Buffer.from(`GET / HTTP/1.1\r\nAuthorization: Bearer x\r\n\r\n${'b'.repeat(64 * 1024)}`).toString('base64');
+maskEnv.record.raw_request = Buffer.from(
+  `GET / HTTP/1.1\r\nAuthorization: Bearer x\r\n\r\n${'b'.repeat(64 * 1024)}`,
+).toString('base64');
 const maskInput = encodeMp(maskEnv);
 const maskPlain = await direct(maskWasm, maskInput);
 const maskMetered = await direct((await runtime.prepare(maskWasm)).bytes, maskInput);

@@ -14,13 +14,13 @@ import type { Hook, PluginBinding, Runtime } from '../../runtime/index.ts';
 import type { ApiSpec, PluginRef } from '../config/api-spec.ts';
 import type { RequestContext } from '../context.ts';
 import type { PluginRegistry, PluginVersion } from '../plugins/registry.ts';
-import { authStage, type AuthDeps } from '../stages/auth.ts';
+import { type AuthDeps, authStage } from '../stages/auth.ts';
 import { endpointStage } from '../stages/endpoint.ts';
+import type { BoundPlugin } from '../stages/plugin.ts';
+import { pluginListStage } from '../stages/plugin.ts';
 import { quotaStage } from '../stages/quota.ts';
 import { rateLimitStage } from '../stages/rate-limit.ts';
 import { sessionChecksStage } from '../stages/session-checks.ts';
-import type { BoundPlugin } from '../stages/plugin.ts';
-import { pluginListStage } from '../stages/plugin.ts';
 import type { LoadedApiInfo } from '../stages/types.ts';
 import type { Stage } from './outcome.ts';
 
@@ -66,7 +66,9 @@ export async function loadApi(spec: ApiSpec, deps: ChainDeps): Promise<LoadedApi
       bindings.set(key, binding);
     }
     if (!binding.hasExport(ref.export)) {
-      throw new ChainError(`plugin ${key} does not export "${ref.export}" (exports: ${version.meta.exports.join(', ') || 'none'})`);
+      throw new ChainError(
+        `plugin ${key} does not export "${ref.export}" (exports: ${version.meta.exports.join(', ') || 'none'})`,
+      );
     }
     return Object.freeze({
       hook,
@@ -108,14 +110,24 @@ export async function loadApi(spec: ApiSpec, deps: ChainDeps): Promise<LoadedApi
   if (endpoints.some((e) => e.plugins.length)) request.push(endpointStage(info, endpoints, deps.normalisePath));
   if (post.length) request.push(pluginListStage(info, post, deps.normalisePath));
 
-  const requestPlugins = [...pre, ...(authPlugin ? [authPlugin] : []), ...postAuth, ...endpoints.flatMap((e) => e.plugins), ...post];
+  const requestPlugins = [
+    ...pre,
+    ...(authPlugin ? [authPlugin] : []),
+    ...postAuth,
+    ...endpoints.flatMap((e) => e.plugins),
+    ...post,
+  ];
   return Object.freeze({
     ...info,
     spec,
     request: Object.freeze(request),
     response: Object.freeze(response),
     analytics,
-    needsRequestBody: requestPlugins.some((p) => p.needsBody) || spec.auth.kind === 'plugin' && spec.auth.idExtractor?.from !== undefined && spec.auth.idExtractor.from !== 'header',
+    needsRequestBody:
+      requestPlugins.some((p) => p.needsBody) ||
+      (spec.auth.kind === 'plugin' &&
+        spec.auth.idExtractor?.from !== undefined &&
+        spec.auth.idExtractor.from !== 'header'),
     needsResponseBody: response.some((p) => p.needsBody),
     pluginVersions: Object.freeze([...versions.values()]),
     drain: async () => {

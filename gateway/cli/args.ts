@@ -57,7 +57,9 @@ export function parseArgs(spec: CommandSpec, argv: string[]): Parsed {
     positionals.push(arg);
   }
   if (!help && positionals.length !== spec.positionals.length) {
-    throw new UsageError(`expected ${spec.positionals.map((p) => `<${p}>`).join(' ') || 'no arguments'}; usage: ${spec.usage}`);
+    throw new UsageError(
+      `expected ${spec.positionals.map((p) => `<${p}>`).join(' ') || 'no arguments'}; usage: ${spec.usage}`,
+    );
   }
   return { flags, positionals, help };
 }

@@ -15,7 +15,10 @@ export const buildSpec: CommandSpec = {
 export async function pluginBuild(args: Parsed, out: (line: string) => void): Promise<number> {
   const { buildPlugin } = await import('../../pdk/build.ts');
   try {
-    const result = await buildPlugin(args.positionals[0]!, typeof args.flags.out === 'string' ? { outFile: args.flags.out } : {});
+    const result = await buildPlugin(
+      args.positionals[0]!,
+      typeof args.flags.out === 'string' ? { outFile: args.flags.out } : {},
+    );
     out(JSON.stringify({ ok: true, ...result }));
     return 0;
   } catch (err) {

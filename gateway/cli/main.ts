@@ -33,7 +33,10 @@ ${Object.keys(commands)
 Run \`wasmgate <command> --help\` for a command's flags.
 Exit codes: 0 success, 1 the operation failed, 2 usage error.`;
 
-export async function main(argv: string[], out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
+export async function main(
+  argv: string[],
+  out: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+): Promise<number> {
   const two = argv.slice(0, 2).join(' ');
   const name = commands[two] ? two : commands[argv[0] ?? ''] ? argv[0]! : null;
   if (!name) {

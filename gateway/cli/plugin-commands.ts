@@ -13,11 +13,14 @@ export const checkSpec: CommandSpec = {
   description:
     'Runs the whole upload pipeline (size cap, validation, import allowlist, static caps, fuel metering, memory cap, compile, trial instantiation) and prints one JSON line. Exit 0 when the module is accepted, 1 when it is refused, 2 on usage errors.',
   positionals: ['file'],
-  flags: { wasi: { type: 'boolean', description: 'allow wasi_snapshot_preview1 imports (Go plugins)', default: false } },
+  flags: {
+    wasi: { type: 'boolean', description: 'allow wasi_snapshot_preview1 imports (Go plugins)', default: false },
+  },
 };
 
 export const runSpec: CommandSpec = {
-  usage: 'wasmgate plugin run FILE.wasm --export NAME --hook HOOK [--input FILE.json] [--fuel N] [--wasi] [--config FILE.json]',
+  usage:
+    'wasmgate plugin run FILE.wasm --export NAME --hook HOOK [--input FILE.json] [--fuel N] [--wasi] [--config FILE.json]',
   description:
     'Calls one export once as the given hook with every production limit, and prints the validated result record as JSON. Without --input a sample GET request is used. Exit 1 with {"ok":false,"error":…} on plugin failure.',
   positionals: ['file'],
@@ -56,7 +59,16 @@ export async function pluginCheck(args: Parsed, out: (line: string) => void): Pr
   try {
     const mod = await rt.prepare(bytes, { wasi: Boolean(args.flags.wasi) });
     const f = mod.facts;
-    out(JSON.stringify({ ok: true, sha256: f.sha256, source_sha256: f.sourceSha256, bytes: f.bytes, exports: f.exports, imports: f.imports }));
+    out(
+      JSON.stringify({
+        ok: true,
+        sha256: f.sha256,
+        source_sha256: f.sourceSha256,
+        bytes: f.bytes,
+        exports: f.exports,
+        imports: f.imports,
+      }),
+    );
     return 0;
   } catch (err) {
     out(errorLine(err));
@@ -74,11 +86,17 @@ export async function pluginRun(args: Parsed, out: (line: string) => void): Prom
     throw new UsageError(`--hook must be one of ${HOOKS.join(', ')}`);
   }
   const envelope = (
-    typeof args.flags.input === 'string' ? fromJson(await readJsonFile(args.flags.input, 'input')) : sampleEnvelope(hook as Hook)
+    typeof args.flags.input === 'string'
+      ? fromJson(await readJsonFile(args.flags.input, 'input'))
+      : sampleEnvelope(hook as Hook)
   ) as Envelope;
-  if (!envelope || typeof envelope !== 'object' || !envelope.request) throw new UsageError('the input must be an envelope object with a "request"');
+  if (!envelope || typeof envelope !== 'object' || !envelope.request)
+    throw new UsageError('the input must be an envelope object with a "request"');
   envelope.hook = hook as Hook;
-  const config = typeof args.flags.config === 'string' ? ((await readJsonFile(args.flags.config, 'config')) as Record<string, unknown>) : undefined;
+  const config =
+    typeof args.flags.config === 'string'
+      ? ((await readJsonFile(args.flags.config, 'config')) as Record<string, unknown>)
+      : undefined;
   if (config) envelope.spec = { ...envelope.spec, config_data: config };
   const bytes = await readFile(args.positionals[0]!);
   const rt = new Runtime({ logSink: (line) => process.stderr.write(`[plugin ${line.level}] ${line.text}\n`) });

@@ -23,7 +23,8 @@ export function sampleEnvelope(hook: Hook): Envelope {
     spec: { api_id: 'sample', org_id: 'default', name: 'Sample API', config_data: {} },
     metadata: { request_id: 'sample-request', plugin: 'cli', version: '0', time: Math.floor(Date.now() / 1000) },
   };
-  if (hook !== 'pre' && hook !== 'auth') envelope.session = { rate: 100, per: 60, metadata: { token: 'demo-token', user: 'demo' } };
+  if (hook !== 'pre' && hook !== 'auth')
+    envelope.session = { rate: 100, per: 60, metadata: { token: 'demo-token', user: 'demo' } };
   if (hook === 'response' || hook === 'analytics') {
     envelope.response = { status_code: 200, headers: { 'content-type': ['application/json'] }, body: null };
   }

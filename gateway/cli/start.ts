@@ -28,12 +28,35 @@ ${envHelp}
     port: { type: 'number', description: 'proxy port', default: DEFAULT_SETTINGS.port },
     host: { type: 'string', description: 'proxy listen address', default: DEFAULT_SETTINGS.host },
     'admin-port': { type: 'number', description: 'admin API port', default: DEFAULT_SETTINGS.adminPort },
-    'data-dir': { type: 'string', description: 'data directory of the embedded store', default: DEFAULT_SETTINGS.dataDir },
-    'apis-dir': { type: 'string', description: 'directory of API definition JSON files (Tyk Classic or OAS) loaded at start' },
-    demo: { type: 'boolean', description: 'run the demo upstream, example APIs and example plugins (--demo=false to turn off)', default: DEFAULT_SETTINGS.demo },
-    'demo-upstream-port': { type: 'number', description: 'port of the demo upstream', default: DEFAULT_SETTINGS.demoUpstreamPort },
-    production: { type: 'boolean', description: 'production mode (the admin secret must be configured)', default: false },
-    'log-level': { type: 'string', description: 'fatal|error|warn|info|debug|trace|silent', default: DEFAULT_SETTINGS.logLevel },
+    'data-dir': {
+      type: 'string',
+      description: 'data directory of the embedded store',
+      default: DEFAULT_SETTINGS.dataDir,
+    },
+    'apis-dir': {
+      type: 'string',
+      description: 'directory of API definition JSON files (Tyk Classic or OAS) loaded at start',
+    },
+    demo: {
+      type: 'boolean',
+      description: 'run the demo upstream, example APIs and example plugins (--demo=false to turn off)',
+      default: DEFAULT_SETTINGS.demo,
+    },
+    'demo-upstream-port': {
+      type: 'number',
+      description: 'port of the demo upstream',
+      default: DEFAULT_SETTINGS.demoUpstreamPort,
+    },
+    production: {
+      type: 'boolean',
+      description: 'production mode (the admin secret must be configured)',
+      default: false,
+    },
+    'log-level': {
+      type: 'string',
+      description: 'fatal|error|warn|info|debug|trace|silent',
+      default: DEFAULT_SETTINGS.logLevel,
+    },
   },
 };
 
@@ -56,10 +79,15 @@ function overridesFrom(args: Parsed, argv: readonly string[]): Partial<Settings>
   return out;
 }
 
-export async function start(args: Parsed, out: (line: string) => void, argv: readonly string[] = process.argv): Promise<number> {
+export async function start(
+  args: Parsed,
+  out: (line: string) => void,
+  argv: readonly string[] = process.argv,
+): Promise<number> {
   let settings: Readonly<Settings>;
   try {
-    const configFile = (args.flags.config as string | undefined) ?? (existsSync('wasmgate.json') ? 'wasmgate.json' : null);
+    const configFile =
+      (args.flags.config as string | undefined) ?? (existsSync('wasmgate.json') ? 'wasmgate.json' : null);
     settings = await loadSettings({ configFile, overrides: overridesFrom(args, argv) });
   } catch (err) {
     if (err instanceof SettingsError) {
@@ -80,13 +108,16 @@ export async function start(args: Parsed, out: (line: string) => void, argv: rea
   const apis = app.gateway.apis();
   const base = `http://localhost:${app.port}`;
   out(`wasmgate listening on ${base} (${apis.length} API${apis.length === 1 ? '' : 's'})`);
-  if (apis.length === 0) out('no APIs yet: pass --apis-dir DIR with Tyk API definitions, or run with the demo (the default)');
+  if (apis.length === 0)
+    out('no APIs yet: pass --apis-dir DIR with Tyk API definitions, or run with the demo (the default)');
   for (const api of apis) out(`  ${api.spec.listenPath.padEnd(14)} ${api.name}`);
   if (app.demoUpstreamPort !== null) {
     out('try:');
     out(`  curl -i ${base}/demo/anything?x=1                     # pre, post-auth, post and response plugins`);
     out(`  curl -i ${base}/demo/hello?name=Zoë                   # a per-endpoint plugin answering by itself`);
-    out(`  curl -i ${base}/demo/redirect                         # response plugin rewrites Location, adds two Set-Cookie`);
+    out(
+      `  curl -i ${base}/demo/redirect                         # response plugin rewrites Location, adds two Set-Cookie`,
+    );
     out(`  curl -i -H 'Authorization: Bearer demo-token' ${base}/secure/anything   # custom auth plugin`);
     out(`  curl -i ${base}/secure/anything                       # no credential: 401 from the auth plugin`);
   }

@@ -12,8 +12,8 @@ import {
   HEADER_TOKEN,
   idExtractor,
   listenPath,
-  pluginRef,
   Problems,
+  pluginRef,
   targetUrl,
 } from './common.ts';
 import { ApiDefinitionError, fromAjv } from './errors.ts';
@@ -153,7 +153,13 @@ interface ClassicDoc {
   use_keyless?: boolean;
   use_go_plugin_auth?: boolean;
   enable_coprocess_auth?: boolean;
-  auth?: { auth_header_name?: string; use_param?: boolean; param_name?: string; use_cookie?: boolean; cookie_name?: string };
+  auth?: {
+    auth_header_name?: string;
+    use_param?: boolean;
+    param_name?: string;
+    use_cookie?: boolean;
+    cookie_name?: string;
+  };
   proxy: { listen_path: string; target_url: string; strip_listen_path?: boolean; timeout?: number };
   custom_middleware?: {
     pre?: Entry[];
@@ -165,7 +171,13 @@ interface ClassicDoc {
     id_extractor?: {
       extract_from?: string;
       extract_with?: string;
-      extractor_config?: { header_name?: string; param_name?: string; regex_expression?: string; regex_match_index?: number; xpath_expression?: string };
+      extractor_config?: {
+        header_name?: string;
+        param_name?: string;
+        regex_expression?: string;
+        regex_match_index?: number;
+        xpath_expression?: string;
+      };
     };
   };
   custom_middleware_bundle?: string;
@@ -179,7 +191,15 @@ interface ClassicDoc {
       string,
       {
         extended_paths?: {
-          go_plugin?: { path: string; method: string; plugin_path?: string; func_name: string; disabled?: boolean; needs_body?: boolean; fail_open?: boolean }[];
+          go_plugin?: {
+            path: string;
+            method: string;
+            plugin_path?: string;
+            func_name: string;
+            disabled?: boolean;
+            needs_body?: boolean;
+            fail_open?: boolean;
+          }[];
         };
       }
     >;
@@ -210,16 +230,29 @@ export function compileClassic(doc: unknown, opts: CompileOptions = {}): ApiSpec
       bundleMissing = true;
       p.add('custom_middleware_bundle', `names the bundle "${bundle}", which is not uploaded`);
     } else {
-      if (mw && Object.keys(mw).length) p.add('custom_middleware', 'must be empty when custom_middleware_bundle is set (the bundle manifest defines the plugins)');
+      if (mw && Object.keys(mw).length)
+        p.add(
+          'custom_middleware',
+          'must be empty when custom_middleware_bundle is set (the bundle manifest defines the plugins)',
+        );
       mw = fromBundle;
       mwField = `custom_middleware_bundle(${bundle}).custom_middleware`;
     }
   }
-  if (mw?.driver !== undefined && mw.driver !== 'wasm') p.add(`${mwField}.driver`, `must be "wasm" (got "${mw.driver}")`);
+  if (mw?.driver !== undefined && mw.driver !== 'wasm')
+    p.add(`${mwField}.driver`, `must be "wasm" (got "${mw.driver}")`);
 
   const list = (hook: string, key: 'pre' | 'post' | 'post_key_auth' | 'response'): PluginRef[] =>
     (mw?.[key] ?? [])
-      .map((e, i) => pluginRef(p, `${mwField}.${key}[${i}]`, hook, { exportName: e.name, path: e.path, needsBody: e.needs_body, failOpen: e.fail_open }, bundle))
+      .map((e, i) =>
+        pluginRef(
+          p,
+          `${mwField}.${key}[${i}]`,
+          hook,
+          { exportName: e.name, path: e.path, needsBody: e.needs_body, failOpen: e.fail_open },
+          bundle,
+        ),
+      )
       .filter((r): r is PluginRef => r !== null);
 
   const pre = list('pre', 'pre');
@@ -231,13 +264,20 @@ export function compileClassic(doc: unknown, opts: CompileOptions = {}): ApiSpec
   const wantsPluginAuth = d.enable_coprocess_auth === true || d.use_go_plugin_auth === true;
   let auth: AuthSpec = { kind: 'keyless' };
   if (d.use_keyless === true) {
-    if (wantsPluginAuth) p.add('use_keyless', 'cannot be true together with enable_coprocess_auth / use_go_plugin_auth');
+    if (wantsPluginAuth)
+      p.add('use_keyless', 'cannot be true together with enable_coprocess_auth / use_go_plugin_auth');
   } else if (wantsPluginAuth) {
     const check = mw?.auth_check;
     if (!check?.name) {
       if (!bundleMissing) p.add(`${mwField}.auth_check.name`, 'is required when enable_coprocess_auth is true');
     } else {
-      const ref = pluginRef(p, `${mwField}.auth_check`, 'auth', { exportName: check.name, path: check.path, needsBody: check.needs_body, failOpen: check.fail_open }, bundle);
+      const ref = pluginRef(
+        p,
+        `${mwField}.auth_check`,
+        'auth',
+        { exportName: check.name, path: check.path, needsBody: check.needs_body, failOpen: check.fail_open },
+        bundle,
+      );
       const ex = mw?.id_extractor;
       const extractor = idExtractor(
         p,
@@ -258,8 +298,8 @@ export function compileClassic(doc: unknown, opts: CompileOptions = {}): ApiSpec
     auth = {
       kind: 'key',
       headerName,
-      paramName: d.auth?.use_param ? (d.auth.param_name || d.auth.auth_header_name || 'authorization') : null,
-      cookieName: d.auth?.use_cookie ? (d.auth.cookie_name || d.auth.auth_header_name || 'authorization') : null,
+      paramName: d.auth?.use_param ? d.auth.param_name || d.auth.auth_header_name || 'authorization' : null,
+      cookieName: d.auth?.use_cookie ? d.auth.cookie_name || d.auth.auth_header_name || 'authorization' : null,
     };
   }
   if (!wantsPluginAuth && mw?.auth_check?.name) {
@@ -271,7 +311,13 @@ export function compileClassic(doc: unknown, opts: CompileOptions = {}): ApiSpec
     (v.extended_paths?.go_plugin ?? []).forEach((g, i) => {
       if (g.disabled) return;
       const field = `version_data.versions.${version}.extended_paths.go_plugin[${i}]`;
-      const ref = pluginRef(p, field, 'endpoint', { exportName: g.func_name, path: g.plugin_path, needsBody: g.needs_body, failOpen: g.fail_open }, bundle);
+      const ref = pluginRef(
+        p,
+        field,
+        'endpoint',
+        { exportName: g.func_name, path: g.plugin_path, needsBody: g.needs_body, failOpen: g.fail_open },
+        bundle,
+      );
       if (!ref) return;
       // Several entries for the same method and path run in definition order.
       const same = endpoints.findIndex((e) => e.method === g.method.toUpperCase() && e.path === g.path);
@@ -283,7 +329,13 @@ export function compileClassic(doc: unknown, opts: CompileOptions = {}): ApiSpec
   let analytics: PluginRef | null = null;
   if (d.analytics_plugin?.enable) {
     const a = d.analytics_plugin;
-    analytics = pluginRef(p, 'analytics_plugin', 'analytics', { exportName: a.func_name, path: a.plugin_path, failOpen: a.fail_open ?? true }, bundle);
+    analytics = pluginRef(
+      p,
+      'analytics_plugin',
+      'analytics',
+      { exportName: a.func_name, path: a.plugin_path, failOpen: a.fail_open ?? true },
+      bundle,
+    );
   }
 
   const lp = listenPath(p, 'proxy.listen_path', d.proxy.listen_path);

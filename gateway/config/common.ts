@@ -39,12 +39,18 @@ export function pluginRef(
   let ok = true;
   const exportName = entry.exportName ?? '';
   if (!new RegExp(EXPORT_NAME).test(exportName)) {
-    p.add(`${origin}.${hook === 'classic-endpoint' ? 'func_name' : 'name'}`, 'must name an export: a letter or _ then letters, digits or _ (at most 128)');
+    p.add(
+      `${origin}.${hook === 'classic-endpoint' ? 'func_name' : 'name'}`,
+      'must name an export: a letter or _ then letters, digits or _ (at most 128)',
+    );
     ok = false;
   }
   const path = entry.path && entry.path.length > 0 ? entry.path : bundle;
   if (!path) {
-    p.add(`${origin}.path`, 'is required (the uploaded plugin, as name@version, name or file.wasm) unless the API names a bundle');
+    p.add(
+      `${origin}.path`,
+      'is required (the uploaded plugin, as name@version, name or file.wasm) unless the API names a bundle',
+    );
     ok = false;
   }
   if (entry.failOpen && !HOOKS_ALLOWING_FAIL_OPEN.has(hook)) {
@@ -52,7 +58,13 @@ export function pluginRef(
     ok = false;
   }
   if (!ok) return null;
-  return { plugin: path!, export: exportName, needsBody: entry.needsBody === true, failOpen: entry.failOpen === true, origin };
+  return {
+    plugin: path!,
+    export: exportName,
+    needsBody: entry.needsBody === true,
+    failOpen: entry.failOpen === true,
+    origin,
+  };
 }
 
 export function targetUrl(p: Problems, field: string, value: string | undefined): URL | null {
@@ -101,7 +113,9 @@ export function listenPath(p: Problems, field: string, value: string | undefined
 export function idExtractor(
   p: Problems,
   field: string,
-  raw: { from?: string; with?: string; name?: string; regex?: string; regexMatchIndex?: number; xpath?: string } | undefined,
+  raw:
+    | { from?: string; with?: string; name?: string; regex?: string; regexMatchIndex?: number; xpath?: string }
+    | undefined,
   defaultHeader: string,
 ): IdExtractorSpec | null {
   if (!raw) return null;
@@ -160,7 +174,8 @@ export function configData(p: Problems, field: string, value: unknown): Record<s
     return {};
   }
   const size = Buffer.byteLength(JSON.stringify(value));
-  if (size > MAX_CONFIG_BYTES) p.add(field, `is ${size} bytes; at most ${MAX_CONFIG_BYTES} (it is sent with every plugin call)`);
+  if (size > MAX_CONFIG_BYTES)
+    p.add(field, `is ${size} bytes; at most ${MAX_CONFIG_BYTES} (it is sent with every plugin call)`);
   return value as Record<string, unknown>;
 }
 

@@ -17,14 +17,21 @@ export function isOas(doc: unknown): boolean {
 
 export function parseApiDefinition(doc: unknown, origin?: string, opts: Omit<CompileOptions, 'origin'> = {}): ApiSpec {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    throw new ApiDefinitionError([{ field: '', rule: 'must be a JSON object (a Tyk Classic or Tyk OAS API definition)' }], origin);
+    throw new ApiDefinitionError(
+      [{ field: '', rule: 'must be a JSON object (a Tyk Classic or Tyk OAS API definition)' }],
+      origin,
+    );
   }
   const spec = isOas(doc) ? compileOas(doc, { origin }) : compileClassic(doc, { ...opts, origin });
   return deepFreeze(spec);
 }
 
 /** Parses JSON text first, with an error that says where the JSON breaks. */
-export function parseApiDefinitionText(text: string, origin?: string, opts: Omit<CompileOptions, 'origin'> = {}): ApiSpec {
+export function parseApiDefinitionText(
+  text: string,
+  origin?: string,
+  opts: Omit<CompileOptions, 'origin'> = {},
+): ApiSpec {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -43,9 +50,14 @@ export async function loadDefinitionsDir(dir: string, opts: Omit<CompileOptions,
   for (const file of files) {
     const spec = parseApiDefinitionText(await readFile(join(dir, file), 'utf8'), file, opts);
     const idClash = byId.get(spec.id);
-    if (idClash) throw new ApiDefinitionError([{ field: 'api_id', rule: `"${spec.id}" is also the id of ${idClash}` }], file);
+    if (idClash)
+      throw new ApiDefinitionError([{ field: 'api_id', rule: `"${spec.id}" is also the id of ${idClash}` }], file);
     const pathClash = byPath.get(spec.listenPath);
-    if (pathClash) throw new ApiDefinitionError([{ field: 'proxy.listen_path', rule: `${spec.listenPath} is also the listen path of ${pathClash}` }], file);
+    if (pathClash)
+      throw new ApiDefinitionError(
+        [{ field: 'proxy.listen_path', rule: `${spec.listenPath} is also the listen path of ${pathClash}` }],
+        file,
+      );
     byId.set(spec.id, file);
     byPath.set(spec.listenPath, file);
     specs.push(spec);

@@ -5,7 +5,16 @@
  */
 import { Ajv } from 'ajv';
 import type { ApiSpec, AuthSpec, EndpointRule, PluginRef } from './api-spec.ts';
-import { configData, endpointRule, HEADER_TOKEN, idExtractor, listenPath, pluginRef, Problems, targetUrl } from './common.ts';
+import {
+  configData,
+  endpointRule,
+  HEADER_TOKEN,
+  idExtractor,
+  listenPath,
+  Problems,
+  pluginRef,
+  targetUrl,
+} from './common.ts';
 import { ApiDefinitionError, fromAjv } from './errors.ts';
 
 const str = (max = 1024) => ({ type: 'string', maxLength: max }) as const;
@@ -73,7 +82,11 @@ export const oasSchema = {
             state: { type: 'object', properties: { active: bool } },
           },
         },
-        upstream: { type: 'object', required: ['url'], properties: { url: { type: 'string', minLength: 1, maxLength: 2048 } } },
+        upstream: {
+          type: 'object',
+          required: ['url'],
+          properties: { url: { type: 'string', minLength: 1, maxLength: 2048 } },
+        },
         server: {
           type: 'object',
           required: ['listenPath'],
@@ -160,7 +173,15 @@ interface OasDoc {
       listenPath: { value: string; strip?: boolean };
       authentication?: {
         enabled?: boolean;
-        securitySchemes?: Record<string, { enabled?: boolean; header?: { enabled?: boolean; name?: string }; query?: { enabled?: boolean; name?: string }; cookie?: { enabled?: boolean; name?: string } }>;
+        securitySchemes?: Record<
+          string,
+          {
+            enabled?: boolean;
+            header?: { enabled?: boolean; name?: string };
+            query?: { enabled?: boolean; name?: string };
+            cookie?: { enabled?: boolean; name?: string };
+          }
+        >;
         custom?: {
           enabled?: boolean;
           config?: OasPlugin & {
@@ -168,7 +189,13 @@ interface OasDoc {
               enabled?: boolean;
               source?: string;
               with?: string;
-              config?: { headerName?: string; formParamName?: string; regexp?: string; regexpMatchIndex?: number; xPathExp?: string };
+              config?: {
+                headerName?: string;
+                formParamName?: string;
+                regexp?: string;
+                regexpMatchIndex?: number;
+                xPathExp?: string;
+              };
             };
           };
         };
@@ -177,7 +204,11 @@ interface OasDoc {
     };
     middleware?: {
       global?: {
-        pluginConfig?: { driver?: string; bundle?: { enabled?: boolean; path?: string }; data?: { enabled?: boolean; value?: Record<string, unknown> } };
+        pluginConfig?: {
+          driver?: string;
+          bundle?: { enabled?: boolean; path?: string };
+          data?: { enabled?: boolean; value?: Record<string, unknown> };
+        };
         prePlugins?: OasPlugin[];
         postAuthenticationPlugins?: OasPlugin[];
         postPlugins?: OasPlugin[];
@@ -194,7 +225,11 @@ const METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'pat
 
 /** An id for definitions without `info.id`: derived from the name, stable across loads. */
 export function idFromName(name: string): string {
-  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 100);
+  const slug = name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 100);
   return slug || 'api';
 }
 
@@ -206,7 +241,8 @@ export function compileOas(doc: unknown, opts: { origin?: string } = {}): ApiSpe
   const base = 'x-tyk-api-gateway';
   const global = x.middleware?.global;
   const pc = global?.pluginConfig;
-  if (pc?.driver !== undefined && pc.driver !== 'wasm') p.add(`${base}.middleware.global.pluginConfig.driver`, `must be "wasm" (got "${pc.driver}")`);
+  if (pc?.driver !== undefined && pc.driver !== 'wasm')
+    p.add(`${base}.middleware.global.pluginConfig.driver`, `must be "wasm" (got "${pc.driver}")`);
   const bundle = pc?.bundle?.enabled && pc.bundle.path ? pc.bundle.path : null;
 
   const list = (hook: string, field: string, items: OasPlugin[] | undefined): PluginRef[] =>
@@ -214,7 +250,13 @@ export function compileOas(doc: unknown, opts: { origin?: string } = {}): ApiSpe
       .map((e, i) =>
         e.enabled === false
           ? null
-          : pluginRef(p, `${field}[${i}]`, hook, { exportName: e.functionName, path: e.path, needsBody: e.needsBody, failOpen: e.failOpen }, bundle),
+          : pluginRef(
+              p,
+              `${field}[${i}]`,
+              hook,
+              { exportName: e.functionName, path: e.path, needsBody: e.needsBody, failOpen: e.failOpen },
+              bundle,
+            ),
       )
       .filter((r): r is PluginRef => r !== null);
   const g = `${base}.middleware.global`;
@@ -222,7 +264,10 @@ export function compileOas(doc: unknown, opts: { origin?: string } = {}): ApiSpe
   const postAuth = list('post_auth', `${g}.postAuthenticationPlugins`, global?.postAuthenticationPlugins);
   const post = list('post', `${g}.postPlugins`, global?.postPlugins);
   const response = list('response', `${g}.responsePlugins`, global?.responsePlugins);
-  const analyticsList = global?.trafficLogs?.enabled === false ? [] : list('analytics', `${g}.trafficLogs.plugins`, global?.trafficLogs?.plugins);
+  const analyticsList =
+    global?.trafficLogs?.enabled === false
+      ? []
+      : list('analytics', `${g}.trafficLogs.plugins`, global?.trafficLogs?.plugins);
   if (analyticsList.length > 1) p.add(`${g}.trafficLogs.plugins`, 'at most one analytics plugin');
 
   // Operations: operationId → method + path from the OpenAPI paths.
@@ -251,7 +296,13 @@ export function compileOas(doc: unknown, opts: { origin?: string } = {}): ApiSpe
     const custom = a.custom;
     if (custom?.enabled) {
       const c = custom.config ?? {};
-      const ref = pluginRef(p, `${base}.server.authentication.custom.config`, 'auth', { exportName: c.functionName, path: c.path, needsBody: c.needsBody, failOpen: c.failOpen }, bundle);
+      const ref = pluginRef(
+        p,
+        `${base}.server.authentication.custom.config`,
+        'auth',
+        { exportName: c.functionName, path: c.path, needsBody: c.needsBody, failOpen: c.failOpen },
+        bundle,
+      );
       const ie = c.idExtractor;
       const extractor =
         ie && ie.enabled !== false
@@ -269,12 +320,21 @@ export function compileOas(doc: unknown, opts: { origin?: string } = {}): ApiSpe
               'Authorization',
             )
           : null;
-      if (ref) auth = { kind: 'plugin', plugin: ref, headerName: (ie?.config?.headerName ?? 'Authorization').toLowerCase(), idExtractor: extractor };
+      if (ref)
+        auth = {
+          kind: 'plugin',
+          plugin: ref,
+          headerName: (ie?.config?.headerName ?? 'Authorization').toLowerCase(),
+          idExtractor: extractor,
+        };
     } else {
       const scheme = Object.values(a.securitySchemes ?? {}).find((s) => s.enabled !== false);
       auth = {
         kind: 'key',
-        headerName: (scheme?.header?.enabled !== false && scheme?.header?.name ? scheme.header.name : 'Authorization').toLowerCase(),
+        headerName: (scheme?.header?.enabled !== false && scheme?.header?.name
+          ? scheme.header.name
+          : 'Authorization'
+        ).toLowerCase(),
         paramName: scheme?.query?.enabled && scheme.query.name ? scheme.query.name : null,
         cookieName: scheme?.cookie?.enabled && scheme.cookie.name ? scheme.cookie.name : null,
       };
@@ -283,7 +343,10 @@ export function compileOas(doc: unknown, opts: { origin?: string } = {}): ApiSpe
 
   const lp = listenPath(p, `${base}.server.listenPath.value`, x.server.listenPath.value);
   const target = targetUrl(p, `${base}.upstream.url`, x.upstream.url);
-  const config = pc?.data?.enabled === false ? {} : configData(p, `${base}.middleware.global.pluginConfig.data.value`, pc?.data?.value);
+  const config =
+    pc?.data?.enabled === false
+      ? {}
+      : configData(p, `${base}.middleware.global.pluginConfig.data.value`, pc?.data?.value);
   if (p.list.length || !lp || !target) throw new ApiDefinitionError(p.list, opts.origin);
 
   return {

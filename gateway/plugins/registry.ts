@@ -32,17 +32,27 @@ const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
 
 export function checkPluginName(name: string): void {
   if (!NAME.test(name)) {
-    throw new HttpError(400, 'invalid_plugin_name', {}, {
-      message: 'plugin name must be 1–64 characters of a-z, 0-9, ".", "_", "-", starting with a letter or digit',
-    });
+    throw new HttpError(
+      400,
+      'invalid_plugin_name',
+      {},
+      {
+        message: 'plugin name must be 1–64 characters of a-z, 0-9, ".", "_", "-", starting with a letter or digit',
+      },
+    );
   }
 }
 
 export function checkPluginVersion(version: string): void {
   if (!VERSION.test(version)) {
-    throw new HttpError(400, 'invalid_plugin_version', {}, {
-      message: 'plugin version must be 1–64 characters of A-Z, a-z, 0-9, ".", "+", "_", "-"',
-    });
+    throw new HttpError(
+      400,
+      'invalid_plugin_version',
+      {},
+      {
+        message: 'plugin version must be 1–64 characters of A-Z, a-z, 0-9, ".", "+", "_", "-"',
+      },
+    );
   }
 }
 
@@ -71,18 +81,36 @@ export class PluginRegistry {
   constructor(readonly runtime: Runtime) {}
 
   /** Runs the upload pipeline and records an immutable version. 409 if it exists. */
-  async register(name: string, version: string, source: Uint8Array, opts: { wasi?: boolean; uploadedAt?: string } = {}): Promise<PluginVersion> {
+  async register(
+    name: string,
+    version: string,
+    source: Uint8Array,
+    opts: { wasi?: boolean; uploadedAt?: string } = {},
+  ): Promise<PluginVersion> {
     checkPluginName(name);
     checkPluginVersion(version);
     if (this.#plugins.get(name)?.has(version)) {
-      throw new HttpError(409, 'plugin_version_exists', {}, { message: `plugin ${name}@${version} already exists; versions are immutable` });
+      throw new HttpError(
+        409,
+        'plugin_version_exists',
+        {},
+        { message: `plugin ${name}@${version} already exists; versions are immutable` },
+      );
     }
     const prepared = await this.runtime.prepare(source, { wasi: opts.wasi ?? false });
     // Another upload of the same name and version may have finished while this one ran.
     if (this.#plugins.get(name)?.has(version)) {
-      throw new HttpError(409, 'plugin_version_exists', {}, { message: `plugin ${name}@${version} already exists; versions are immutable` });
+      throw new HttpError(
+        409,
+        'plugin_version_exists',
+        {},
+        { message: `plugin ${name}@${version} already exists; versions are immutable` },
+      );
     }
-    const pv: PluginVersion = Object.freeze({ meta: Object.freeze(metaOf(name, version, prepared, opts.uploadedAt)), prepared });
+    const pv: PluginVersion = Object.freeze({
+      meta: Object.freeze(metaOf(name, version, prepared, opts.uploadedAt)),
+      prepared,
+    });
     let versions = this.#plugins.get(name);
     if (!versions) this.#plugins.set(name, (versions = new Map()));
     versions.set(version, pv);
@@ -103,7 +131,9 @@ export class PluginRegistry {
   }
 
   versions(name: string): PluginVersion[] {
-    return [...(this.#plugins.get(name)?.values() ?? [])].sort((a, b) => compareVersions(a.meta.version, b.meta.version));
+    return [...(this.#plugins.get(name)?.values() ?? [])].sort((a, b) =>
+      compareVersions(a.meta.version, b.meta.version),
+    );
   }
 
   remove(name: string, version: string): boolean {
@@ -141,9 +171,14 @@ export class PluginRegistry {
     const version = at > 0 ? ref.slice(at + 1) : undefined;
     const pv = this.get(name, version);
     if (!pv) {
-      throw new HttpError(422, 'plugin_not_found', {}, {
-        message: version ? `plugin ${name}@${version} is not uploaded` : `plugin ${name} has no uploaded version`,
-      });
+      throw new HttpError(
+        422,
+        'plugin_not_found',
+        {},
+        {
+          message: version ? `plugin ${name}@${version} is not uploaded` : `plugin ${name} has no uploaded version`,
+        },
+      );
     }
     return pv;
   }

@@ -44,4 +44,3 @@ export function buildRouter(apis: readonly LoadedApi[]): Router {
     },
   };
 }
-

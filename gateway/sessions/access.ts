@@ -23,7 +23,13 @@ function urlMatcher(url: string): (path: string) => boolean {
 }
 
 /** Null when the session may call this API, method and path now; else why not. */
-export function checkAccess(session: SessionRecord, apiId: string, method: string, path: string, nowSeconds: number): Denial | null {
+export function checkAccess(
+  session: SessionRecord,
+  apiId: string,
+  method: string,
+  path: string,
+  nowSeconds: number,
+): Denial | null {
   if (session.expires !== undefined && session.expires > 0 && session.expires <= nowSeconds) return 'expired';
   const rights = session.access_rights;
   if (!rights || Object.keys(rights).length === 0) return null;
@@ -33,7 +39,8 @@ export function checkAccess(session: SessionRecord, apiId: string, method: strin
   if (!urls?.length) return null;
   for (const entry of urls) {
     if (!urlMatcher(entry.url)(path)) continue;
-    if (!entry.methods?.length || entry.methods.some((m) => m === method || m === '*' || m.toUpperCase() === 'ANY')) return null;
+    if (!entry.methods?.length || entry.methods.some((m) => m === method || m === '*' || m.toUpperCase() === 'ANY'))
+      return null;
   }
   return 'no_access';
 }

@@ -58,7 +58,8 @@ export function applyPolicies(session: SessionRecord, lookup: (id: string) => Po
   const tags = new Set(session.tags ?? []);
   for (const id of ids) {
     const policy = lookup(id);
-    if (!policy || policy.active === false) throw new UnknownPolicyError(`policy "${id}" does not exist or is inactive`);
+    if (!policy || policy.active === false)
+      throw new UnknownPolicyError(`policy "${id}" does not exist or is inactive`);
     const parts = policy.partitions;
     const any = parts && (parts.quota || parts.rate_limit || parts.acl);
     const doRate = !any || parts!.rate_limit;
@@ -73,7 +74,7 @@ export function applyPolicies(session: SessionRecord, lookup: (id: string) => Po
     }
     if (doQuota && policy.quota_max !== undefined) {
       const current = out.quota_max ?? 0;
-      const better = !quotaSet || current !== -1 && (policy.quota_max === -1 || policy.quota_max > current);
+      const better = !quotaSet || (current !== -1 && (policy.quota_max === -1 || policy.quota_max > current));
       if (better) {
         out.quota_max = policy.quota_max;
         out.quota_renewal_rate = policy.quota_renewal_rate ?? out.quota_renewal_rate;

@@ -10,8 +10,8 @@
  * answer is a 503, never a 401/403.
  */
 import type { SessionRecord } from '../../runtime/index.ts';
-import type { ApiSpec, AuthSpec } from '../config/api-spec.ts';
 import { CONTINUE, type Outcome } from '../chain/outcome.ts';
+import type { ApiSpec, AuthSpec } from '../config/api-spec.ts';
 import type { RequestContext } from '../context.ts';
 import { HttpError } from '../http-error.ts';
 import { extractId, hashKey, keyFromRequest, stripBearer } from '../sessions/credentials.ts';
@@ -33,7 +33,8 @@ export async function fromStore<T>(op: () => Promise<T>): Promise<T> {
   try {
     return await op();
   } catch (err) {
-    if (err instanceof StoreUnavailableError) throw new HttpError(503, 'store_unavailable', { 'retry-after': '1' }, { cause: err });
+    if (err instanceof StoreUnavailableError)
+      throw new HttpError(503, 'store_unavailable', { 'retry-after': '1' }, { cause: err });
     throw err;
   }
 }
@@ -64,13 +65,21 @@ function builtInKey(auth: Extract<AuthSpec, { kind: 'key' }>, deps: AuthDeps) {
   };
 }
 
-function customAuth(api: LoadedApiInfo, plugin: BoundPlugin, auth: Extract<AuthSpec, { kind: 'plugin' }>, deps: AuthDeps) {
+function customAuth(
+  api: LoadedApiInfo,
+  plugin: BoundPlugin,
+  auth: Extract<AuthSpec, { kind: 'plugin' }>,
+  deps: AuthDeps,
+) {
   const extractor = auth.idExtractor;
   return async (ctx: RequestContext): Promise<Outcome> => {
     const now = Math.floor(Date.now() / 1000);
     let idHash: string | null = null;
     if (extractor) {
-      const id = extractor.from === 'header' && extractor.with === 'value' ? stripOrNull(ctx.headers[extractor.name.toLowerCase()]?.[0]) : extractId(ctx, extractor);
+      const id =
+        extractor.from === 'header' && extractor.with === 'value'
+          ? stripOrNull(ctx.headers[extractor.name.toLowerCase()]?.[0])
+          : extractId(ctx, extractor);
       if (id) {
         idHash = hashKey(`${api.id}\0${id}`);
         const cached = await fromStore(() => deps.store.getCachedSession(api.id, idHash!));
@@ -90,10 +99,15 @@ function customAuth(api: LoadedApiInfo, plugin: BoundPlugin, auth: Extract<AuthS
     if (!session) throw new HttpError(403, 'access_denied', {}, { message: 'the auth plugin returned no session' });
     const credential = ctx.headers[auth.headerName]?.[0];
     ctx.session = session;
-    ctx.sessionKey = sessionKeyOf(session, idHash ?? (credential ? hashKey(`${api.id}\0${stripBearer(credential)}`) : null));
+    ctx.sessionKey = sessionKeyOf(
+      session,
+      idHash ?? (credential ? hashKey(`${api.id}\0${stripBearer(credential)}`) : null),
+    );
     const deadline = session.id_extractor_deadline ?? 0;
     if (idHash && deadline > now) {
-      await fromStore(() => deps.store.putCachedSession(api.id, idHash!, session, Math.min(deadline - now, 86_400 * 30)));
+      await fromStore(() =>
+        deps.store.putCachedSession(api.id, idHash!, session, Math.min(deadline - now, 86_400 * 30)),
+      );
     }
     return CONTINUE;
   };

@@ -3,8 +3,9 @@
  * `postPlugins`): the plugins of the first rule matching method and path run
  * in definition order, before the API-level post plugins.
  */
-import type { EndpointRule } from '../config/api-spec.ts';
+
 import { CONTINUE, type Outcome } from '../chain/outcome.ts';
+import type { EndpointRule } from '../config/api-spec.ts';
 import type { RequestContext } from '../context.ts';
 import { applyRequestChanges, type BoundPlugin, buildEnvelope, callPlugin, overridesToOutcome } from './plugin.ts';
 import type { LoadedApiInfo } from './types.ts';

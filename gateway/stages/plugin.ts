@@ -84,7 +84,11 @@ function addAll(target: Multi, changes: Multi | undefined): void {
 }
 
 /** Applies request changes in a fixed order: delete, set, add (docs/abi.md §5). */
-export function applyRequestChanges(ctx: RequestContext, c: RequestChanges, normalisePath: (p: string) => string): void {
+export function applyRequestChanges(
+  ctx: RequestContext,
+  c: RequestChanges,
+  normalisePath: (p: string) => string,
+): void {
   if (c.delete_headers) for (const name of c.delete_headers) delete ctx.headers[name];
   setAll(ctx.headers, c.set_headers);
   addAll(ctx.headers, c.add_headers);

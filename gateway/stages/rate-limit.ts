@@ -16,7 +16,8 @@ export function rateLimitStage(store: Store) {
     const key = ctx.sessionKey;
     if (!s || !key || !s.rate || !s.per || s.rate <= 0 || s.per <= 0) return CONTINUE;
     const r = await fromStore(() => store.takeRate(key, s.rate!, s.per!));
-    if (!r.allowed) throw new HttpError(429, 'rate_limited', { 'retry-after': String(Math.max(1, Math.ceil(s.per! / s.rate!))) });
+    if (!r.allowed)
+      throw new HttpError(429, 'rate_limited', { 'retry-after': String(Math.max(1, Math.ceil(s.per! / s.rate!))) });
     return CONTINUE;
   };
 }

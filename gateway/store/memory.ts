@@ -113,7 +113,10 @@ export class MemoryStore implements Store {
 
   async putCachedSession(apiId: string, idHash: string, session: SessionRecord, ttlSeconds: number): Promise<void> {
     if (ttlSeconds <= 0) return;
-    this.#cache.set(`${apiId}\0${idHash}`, { value: structuredClone(session), expires: Date.now() + ttlSeconds * 1000 });
+    this.#cache.set(`${apiId}\0${idHash}`, {
+      value: structuredClone(session),
+      expires: Date.now() + ttlSeconds * 1000,
+    });
   }
 
   async takeRate(keyHash: string, rate: number, per: number): Promise<RateResult> {
@@ -125,7 +128,11 @@ export class MemoryStore implements Store {
     const allowed = state.tokens >= 1;
     if (allowed) state.tokens -= 1;
     this.#rate.set(keyHash, state);
-    return { allowed, remaining: Math.floor(state.tokens), resetSeconds: Math.ceil((rate - state.tokens) / refillPerMs / 1000) };
+    return {
+      allowed,
+      remaining: Math.floor(state.tokens),
+      resetSeconds: Math.ceil((rate - state.tokens) / refillPerMs / 1000),
+    };
   }
 
   async takeQuota(keyHash: string, max: number, renewalSeconds: number, initialUsed: number): Promise<QuotaResult> {
@@ -185,7 +192,8 @@ export class MemoryStore implements Store {
   }
 
   async putBlob(sha256: string, bytes: Uint8Array): Promise<void> {
-    if (this.dataDir && /^[0-9a-f]{64}$/.test(sha256)) await atomicWrite(join(this.dataDir, 'blobs', `${sha256}.wasm`), bytes);
+    if (this.dataDir && /^[0-9a-f]{64}$/.test(sha256))
+      await atomicWrite(join(this.dataDir, 'blobs', `${sha256}.wasm`), bytes);
     else this.#blobs.set(sha256, bytes);
   }
 

@@ -80,10 +80,8 @@ export class RedisStore implements Store {
   readonly kind: 'redis' | 'redis-cluster';
   readonly #client: Client;
   #subscriber: Client | null = null;
-  readonly #opts: RedisStoreOptions;
 
   constructor(opts: RedisStoreOptions) {
-    this.#opts = opts;
     const common: RedisOptions = {
       enableOfflineQueue: false,
       commandTimeout: opts.commandTimeoutMs ?? 1_000,
@@ -150,7 +148,9 @@ export class RedisStore implements Store {
   async putSession(keyHash: string, session: SessionRecord, ttlSeconds: number): Promise<void> {
     const k = keys.session(keyHash);
     const v = JSON.stringify(session);
-    await this.#do('SET session', () => (ttlSeconds > 0 ? this.#client.set(k, v, 'EX', ttlSeconds) : this.#client.set(k, v)));
+    await this.#do('SET session', () =>
+      ttlSeconds > 0 ? this.#client.set(k, v, 'EX', ttlSeconds) : this.#client.set(k, v),
+    );
   }
 
   async deleteSession(keyHash: string): Promise<boolean> {
@@ -170,7 +170,9 @@ export class RedisStore implements Store {
 
   async putCachedSession(apiId: string, idHash: string, session: SessionRecord, ttlSeconds: number): Promise<void> {
     if (ttlSeconds <= 0) return;
-    await this.#do('SET cache', () => this.#client.set(keys.cache(apiId, idHash), JSON.stringify(session), 'EX', ttlSeconds));
+    await this.#do('SET cache', () =>
+      this.#client.set(keys.cache(apiId, idHash), JSON.stringify(session), 'EX', ttlSeconds),
+    );
   }
 
   async takeRate(keyHash: string, rate: number, per: number): Promise<RateResult> {

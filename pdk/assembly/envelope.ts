@@ -1,5 +1,5 @@
 // Typed views of the envelope a hook receives (docs/abi.md §4).
-import { Kind, Reader, Value } from "./msgpack";
+import { Kind, Reader, Value } from './msgpack';
 
 /** Multivalue headers or query parameters, names as the gateway sent them (headers lower-case). */
 export type Multi = Map<string, string[]>;
@@ -11,14 +11,14 @@ function first(m: Multi, name: string): string | null {
 }
 
 export class Request {
-  method: string = "";
+  method: string = '';
   /** The upstream path (after listen-path stripping), no query. */
-  url: string = "";
+  url: string = '';
   /** The request target as the client sent it. */
-  requestUri: string = "";
-  scheme: string = "";
-  host: string = "";
-  remoteAddr: string = "";
+  requestUri: string = '';
+  scheme: string = '';
+  host: string = '';
+  remoteAddr: string = '';
   params: Multi = new Map<string, string[]>();
   headers: Multi = new Map<string, string[]>();
   /** The body, only when the plugin entry declared `needs_body`. */
@@ -39,7 +39,7 @@ export class Request {
   }
   bodyText(): string {
     const b = this.body;
-    return b === null ? "" : String.UTF8.decodeUnsafe(b.dataStart, <usize>b.length);
+    return b === null ? '' : String.UTF8.decodeUnsafe(b.dataStart, <usize>b.length);
   }
 }
 
@@ -74,11 +74,11 @@ export class SessionView {
   }
   str(field: string): string {
     const v = this.raw.get(field);
-    return v === null || v.kind != Kind.Str ? "" : v.s;
+    return v === null || v.kind != Kind.Str ? '' : v.s;
   }
   /** A `metadata` entry, or null. */
   metadata(key: string): string | null {
-    const m = this.raw.get("metadata");
+    const m = this.raw.get('metadata');
     if (m === null) return null;
     const v = m.get(key);
     return v === null || v.kind != Kind.Str ? null : v.s;
@@ -86,23 +86,23 @@ export class SessionView {
 }
 
 export class Spec {
-  apiId: string = "";
-  orgId: string = "";
-  name: string = "";
+  apiId: string = '';
+  orgId: string = '';
+  name: string = '';
   configData: Value = Value.map();
 }
 
 export class Metadata {
-  requestId: string = "";
-  plugin: string = "";
-  version: string = "";
+  requestId: string = '';
+  plugin: string = '';
+  version: string = '';
   /** The gateway's clock at the start of the request, unix seconds. */
   time: i64 = 0;
 }
 
 export class Envelope {
   v: i32 = 0;
-  hook: string = "";
+  hook: string = '';
   request: Request = new Request();
   session: SessionView | null = null;
   response: Response | null = null;
@@ -117,15 +117,15 @@ function readRequest(r: Reader): Request {
   const n = r.readMapHeader();
   for (let i = 0; i < n && r.error === null; i++) {
     const k = r.readString();
-    if (k == "method") req.method = r.readString();
-    else if (k == "url") req.url = r.readString();
-    else if (k == "request_uri") req.requestUri = r.readString();
-    else if (k == "scheme") req.scheme = r.readString();
-    else if (k == "host") req.host = r.readString();
-    else if (k == "remote_addr") req.remoteAddr = r.readString();
-    else if (k == "params") req.params = r.readMulti();
-    else if (k == "headers") req.headers = r.readMulti();
-    else if (k == "body") req.body = r.readNil() ? null : r.readBytes();
+    if (k == 'method') req.method = r.readString();
+    else if (k == 'url') req.url = r.readString();
+    else if (k == 'request_uri') req.requestUri = r.readString();
+    else if (k == 'scheme') req.scheme = r.readString();
+    else if (k == 'host') req.host = r.readString();
+    else if (k == 'remote_addr') req.remoteAddr = r.readString();
+    else if (k == 'params') req.params = r.readMulti();
+    else if (k == 'headers') req.headers = r.readMulti();
+    else if (k == 'body') req.body = r.readNil() ? null : r.readBytes();
     else r.skip();
   }
   return req;
@@ -136,9 +136,9 @@ function readResponse(r: Reader): Response {
   const n = r.readMapHeader();
   for (let i = 0; i < n && r.error === null; i++) {
     const k = r.readString();
-    if (k == "status_code") res.statusCode = <i32>r.readInt();
-    else if (k == "headers") res.headers = r.readMulti();
-    else if (k == "body") res.body = r.readNil() ? null : r.readBytes();
+    if (k == 'status_code') res.statusCode = <i32>r.readInt();
+    else if (k == 'headers') res.headers = r.readMulti();
+    else if (k == 'body') res.body = r.readNil() ? null : r.readBytes();
     else r.skip();
   }
   return res;
@@ -149,10 +149,10 @@ function readSpec(r: Reader): Spec {
   const n = r.readMapHeader();
   for (let i = 0; i < n && r.error === null; i++) {
     const k = r.readString();
-    if (k == "api_id") s.apiId = r.readString();
-    else if (k == "org_id") s.orgId = r.readString();
-    else if (k == "name") s.name = r.readString();
-    else if (k == "config_data") {
+    if (k == 'api_id') s.apiId = r.readString();
+    else if (k == 'org_id') s.orgId = r.readString();
+    else if (k == 'name') s.name = r.readString();
+    else if (k == 'config_data') {
       const v = r.readValue();
       if (v.kind == Kind.Map) s.configData = v;
     } else r.skip();
@@ -165,10 +165,10 @@ function readMetadata(r: Reader): Metadata {
   const n = r.readMapHeader();
   for (let i = 0; i < n && r.error === null; i++) {
     const k = r.readString();
-    if (k == "request_id") m.requestId = r.readString();
-    else if (k == "plugin") m.plugin = r.readString();
-    else if (k == "version") m.version = r.readString();
-    else if (k == "time") m.time = r.readInt();
+    if (k == 'request_id') m.requestId = r.readString();
+    else if (k == 'plugin') m.plugin = r.readString();
+    else if (k == 'version') m.version = r.readString();
+    else if (k == 'time') m.time = r.readInt();
     else r.skip();
   }
   return m;
@@ -180,22 +180,22 @@ export function readEnvelope(buf: Uint8Array): Envelope {
   const n = r.readMapHeader();
   for (let i = 0; i < n && r.error === null; i++) {
     const k = r.readString();
-    if (k == "v") env.v = <i32>r.readInt();
-    else if (k == "hook") env.hook = r.readString();
-    else if (k == "request") env.request = readRequest(r);
-    else if (k == "session") {
+    if (k == 'v') env.v = <i32>r.readInt();
+    else if (k == 'hook') env.hook = r.readString();
+    else if (k == 'request') env.request = readRequest(r);
+    else if (k == 'session') {
       if (r.readNil()) env.session = null;
       else {
         const s = new SessionView();
         s.raw = r.readValue();
         env.session = s;
       }
-    } else if (k == "response") env.response = r.readNil() ? null : readResponse(r);
-    else if (k == "record") env.record = r.readNil() ? null : r.readValue();
-    else if (k == "spec") env.spec = readSpec(r);
-    else if (k == "metadata") env.metadata = readMetadata(r);
+    } else if (k == 'response') env.response = r.readNil() ? null : readResponse(r);
+    else if (k == 'record') env.record = r.readNil() ? null : r.readValue();
+    else if (k == 'spec') env.spec = readSpec(r);
+    else if (k == 'metadata') env.metadata = readMetadata(r);
     else r.skip();
   }
-  if (r.error !== null) env.error = "the envelope is not valid msgpack: " + (r.error as string);
+  if (r.error !== null) env.error = 'the envelope is not valid msgpack: ' + (r.error as string);
   return env;
 }

@@ -12,20 +12,31 @@
 // not use it turns the call into a plugin failure with a message naming
 // the helper and the hook (the gateway would refuse the change anyway).
 // The kit never traps on purpose: errors travel as `{"error": …}`.
-import { host_log, input_length, input_read, output_write, extism_var_get, extism_var_set, extism_free, fromBlock, toBlock } from "./host";
-import { Kind, Reader, Value, Writer } from "./msgpack";
-import { Envelope, Metadata, Multi, readEnvelope, Request, Response, SessionView, Spec } from "./envelope";
-import { Body, putValue, RecordChanges, RequestChanges, ResponseChanges, ReturnOverrides, Session } from "./result";
 
-export { Kind, Reader, Value, Writer } from "./msgpack";
-export { Envelope, Metadata, Multi, Request, Response, SessionView, Spec } from "./envelope";
-export { Body, Session } from "./result";
-export { base64Decode, base64Encode, jsonEscape } from "./text";
+import { Envelope, Metadata, Multi, Request, Response, readEnvelope, SessionView, Spec } from './envelope';
+import {
+  extism_free,
+  extism_var_get,
+  extism_var_set,
+  fromBlock,
+  host_log,
+  input_length,
+  input_read,
+  output_write,
+  toBlock,
+} from './host';
+import { Kind, Value, Writer } from './msgpack';
+import { Body, putValue, RecordChanges, RequestChanges, ResponseChanges, ReturnOverrides, Session } from './result';
 
-const REQUEST_HOOKS = "pre auth post_auth endpoint post";
+export { Envelope, Metadata, Multi, Request, Response, SessionView, Spec } from './envelope';
+export { Kind, Reader, Value, Writer } from './msgpack';
+export { Body, Session } from './result';
+export { base64Decode, base64Encode, jsonEscape } from './text';
+
+const REQUEST_HOOKS = 'pre auth post_auth endpoint post';
 
 function hookIn(hook: string, list: string): bool {
-  const parts = list.split(" ");
+  const parts = list.split(' ');
   for (let i = 0; i < parts.length; i++) if (parts[i] == hook) return true;
   return false;
 }
@@ -80,37 +91,37 @@ export class RequestApi {
 
   /** Replaces every value of a header. Hooks: pre, auth, post_auth, endpoint, post. */
   setHeader(name: string, value: string): void {
-    if (this.ctx.allow("request.setHeader", REQUEST_HOOKS)) this.ctx.requestChanges.setHeader(name, value);
+    if (this.ctx.allow('request.setHeader', REQUEST_HOOKS)) this.ctx.requestChanges.setHeader(name, value);
   }
   /** Appends a value to a header. Hooks: pre, auth, post_auth, endpoint, post. */
   addHeader(name: string, value: string): void {
-    if (this.ctx.allow("request.addHeader", REQUEST_HOOKS)) this.ctx.requestChanges.addHeader(name, value);
+    if (this.ctx.allow('request.addHeader', REQUEST_HOOKS)) this.ctx.requestChanges.addHeader(name, value);
   }
   /** Removes a header. Hooks: pre, auth, post_auth, endpoint, post. */
   deleteHeader(name: string): void {
-    if (this.ctx.allow("request.deleteHeader", REQUEST_HOOKS)) this.ctx.requestChanges.deleteHeader(name);
+    if (this.ctx.allow('request.deleteHeader', REQUEST_HOOKS)) this.ctx.requestChanges.deleteHeader(name);
   }
   /** Replaces every value of a query parameter. Hooks: pre, auth, post_auth, endpoint, post. */
   setQuery(name: string, value: string): void {
-    if (this.ctx.allow("request.setQuery", REQUEST_HOOKS)) this.ctx.requestChanges.setParam(name, value);
+    if (this.ctx.allow('request.setQuery', REQUEST_HOOKS)) this.ctx.requestChanges.setParam(name, value);
   }
   /** Removes a query parameter. Hooks: pre, auth, post_auth, endpoint, post. */
   deleteQuery(name: string): void {
-    if (this.ctx.allow("request.deleteQuery", REQUEST_HOOKS)) this.ctx.requestChanges.deleteParam(name);
+    if (this.ctx.allow('request.deleteQuery', REQUEST_HOOKS)) this.ctx.requestChanges.deleteParam(name);
   }
   /** Replaces the body with UTF-8 text. Hooks: pre, auth, post_auth, endpoint, post. */
   setBody(text: string): void {
-    if (this.ctx.allow("request.setBody", REQUEST_HOOKS)) this.ctx.requestChanges.body = Body.text(text);
+    if (this.ctx.allow('request.setBody', REQUEST_HOOKS)) this.ctx.requestChanges.body = Body.text(text);
   }
   /** Replaces the body with bytes. Hooks: pre, auth, post_auth, endpoint, post. */
   setBodyBytes(bytes: Uint8Array): void {
-    if (this.ctx.allow("request.setBodyBytes", REQUEST_HOOKS)) this.ctx.requestChanges.body = new Body(bytes);
+    if (this.ctx.allow('request.setBodyBytes', REQUEST_HOOKS)) this.ctx.requestChanges.body = new Body(bytes);
   }
   /** Replaces the upstream path (must start with "/"). Hooks: pre, auth, post_auth, endpoint, post. */
   setPath(path: string): void {
-    if (!this.ctx.allow("request.setPath", REQUEST_HOOKS)) return;
-    if (!path.startsWith("/")) {
-      this.ctx.fail("request.setPath: the path must start with \"/\"");
+    if (!this.ctx.allow('request.setPath', REQUEST_HOOKS)) return;
+    if (!path.startsWith('/')) {
+      this.ctx.fail('request.setPath: the path must start with "/"');
       return;
     }
     this.ctx.requestChanges.url = path;
@@ -143,35 +154,35 @@ export class ResponseApi {
 
   /** Hook: response. */
   setStatus(code: i32): void {
-    if (!this.ctx.allow("response.setStatus", "response")) return;
+    if (!this.ctx.allow('response.setStatus', 'response')) return;
     if (code < 100 || code > 599) {
-      this.ctx.fail("response.setStatus: the status must be 100..599");
+      this.ctx.fail('response.setStatus: the status must be 100..599');
       return;
     }
     this.ctx.responseChanges.statusCode = code;
   }
   /** Replaces every value of a response header. Hook: response. */
   setHeader(name: string, value: string): void {
-    if (this.ctx.allow("response.setHeader", "response")) putValue(this.ctx.responseChanges.setHeaders, name, value);
+    if (this.ctx.allow('response.setHeader', 'response')) putValue(this.ctx.responseChanges.setHeaders, name, value);
   }
   /** Appends a value (call twice for two `Set-Cookie`). Hook: response. */
   addHeader(name: string, value: string): void {
-    if (!this.ctx.allow("response.addHeader", "response")) return;
+    if (!this.ctx.allow('response.addHeader', 'response')) return;
     const m = this.ctx.responseChanges.addHeaders;
     if (m.has(name)) m.get(name).push(value);
     else putValue(m, name, value);
   }
   /** Hook: response. */
   deleteHeader(name: string): void {
-    if (this.ctx.allow("response.deleteHeader", "response")) this.ctx.responseChanges.deleteHeaders.push(name);
+    if (this.ctx.allow('response.deleteHeader', 'response')) this.ctx.responseChanges.deleteHeaders.push(name);
   }
   /** Hook: response. */
   setBody(text: string): void {
-    if (this.ctx.allow("response.setBody", "response")) this.ctx.responseChanges.body = Body.text(text);
+    if (this.ctx.allow('response.setBody', 'response')) this.ctx.responseChanges.body = Body.text(text);
   }
   /** Hook: response. */
   setBodyBytes(bytes: Uint8Array): void {
-    if (this.ctx.allow("response.setBodyBytes", "response")) this.ctx.responseChanges.body = new Body(bytes);
+    if (this.ctx.allow('response.setBodyBytes', 'response')) this.ctx.responseChanges.body = new Body(bytes);
   }
 }
 
@@ -188,11 +199,11 @@ export class AnalyticsApi {
   /** A string field, or "" when absent or not a string. */
   getString(field: string): string {
     const v = this.record.get(field);
-    return v === null || v.kind != Kind.Str ? "" : v.s;
+    return v === null || v.kind != Kind.Str ? '' : v.s;
   }
   /** Rewrites a field. Hook: analytics. */
   set(field: string, value: Value): void {
-    if (this.ctx.allow("analytics.set", "analytics")) this.ctx.recordChanges.set.set(field, value);
+    if (this.ctx.allow('analytics.set', 'analytics')) this.ctx.recordChanges.set.set(field, value);
   }
   /** Rewrites a string field. Hook: analytics. */
   setString(field: string, value: string): void {
@@ -200,11 +211,11 @@ export class AnalyticsApi {
   }
   /** Removes a field from the stored record. Hook: analytics. */
   drop(field: string): void {
-    if (this.ctx.allow("analytics.drop", "analytics")) this.ctx.recordChanges.dropFields.push(field);
+    if (this.ctx.allow('analytics.drop', 'analytics')) this.ctx.recordChanges.dropFields.push(field);
   }
   /** Drops the whole record (nothing is stored). Hook: analytics. */
   dropRecord(): void {
-    if (this.ctx.allow("analytics.dropRecord", "analytics")) this.ctx.recordChanges.drop = true;
+    if (this.ctx.allow('analytics.dropRecord', 'analytics')) this.ctx.recordChanges.drop = true;
   }
 }
 
@@ -218,7 +229,7 @@ export class Config {
   has(key: string): bool {
     return this.data.get(key) !== null;
   }
-  getString(key: string, fallback: string = ""): string {
+  getString(key: string, fallback: string = ''): string {
     const v = this.data.get(key);
     return v === null || v.kind != Kind.Str ? fallback : v.s;
   }
@@ -296,13 +307,13 @@ export class Context {
   /** True when the current hook is in `hooks`; otherwise records an error naming the helper. */
   allow(helper: string, hooks: string): bool {
     if (hookIn(this.env.hook, hooks)) return true;
-    this.fail(helper + " is allowed in the " + hooks.split(" ").join(", ") + " hook(s), not in " + this.env.hook);
+    this.fail(helper + ' is allowed in the ' + hooks.split(' ').join(', ') + ' hook(s), not in ' + this.env.hook);
     return false;
   }
 
   /** Ends the request with this answer (Tyk's ReturnOverrides). Hooks: pre, auth, post_auth, endpoint, post. */
   respond(status: i32, body: string, headers: Multi | null = null): void {
-    if (!this.allow("respond", REQUEST_HOOKS)) return;
+    if (!this.allow('respond', REQUEST_HOOKS)) return;
     const o = new ReturnOverrides();
     o.responseCode = status;
     o.responseBody = Body.text(body);
@@ -312,7 +323,7 @@ export class Context {
 
   /** Ends the request with bytes as the body. Hooks: pre, auth, post_auth, endpoint, post. */
   respondBytes(status: i32, body: Uint8Array, headers: Multi | null = null): void {
-    if (!this.allow("respondBytes", REQUEST_HOOKS)) return;
+    if (!this.allow('respondBytes', REQUEST_HOOKS)) return;
     const o = new ReturnOverrides();
     o.responseCode = status;
     o.responseBody = new Body(body);
@@ -326,7 +337,7 @@ export class Context {
    * as is). Hooks: pre, auth, post_auth, endpoint, post.
    */
   respondError(status: i32, message: string, overrideError: bool = false): void {
-    if (!this.allow("respondError", REQUEST_HOOKS)) return;
+    if (!this.allow('respondError', REQUEST_HOOKS)) return;
     const o = new ReturnOverrides();
     o.responseCode = status;
     o.responseError = message;
@@ -339,7 +350,7 @@ export class Context {
 
   /** Authenticates the request with this session. Hook: auth. */
   setSession(session: Session): void {
-    if (this.allow("setSession", "auth")) this.newSession = session;
+    if (this.allow('setSession', 'auth')) this.newSession = session;
   }
 
   /** Fails the call on purpose (a plugin failure); nothing else is applied. Every hook. */
@@ -353,7 +364,7 @@ export class Context {
     const err = this.error;
     if (err !== null) {
       w.mapHeader(1);
-      w.str("error");
+      w.str('error');
       w.str(err);
     } else {
       let n = 0;
@@ -370,23 +381,23 @@ export class Context {
       if (n == 0) return 0; // zero bytes: continue, change nothing
       w.mapHeader(n);
       if (hasRequest) {
-        w.str("request");
+        w.str('request');
         this.requestChanges.write(w);
       }
       if (overrides !== null) {
-        w.str("return_overrides");
+        w.str('return_overrides');
         overrides.write(w);
       }
       if (session !== null) {
-        w.str("session");
+        w.str('session');
         session.write(w);
       }
       if (hasResponse) {
-        w.str("response");
+        w.str('response');
         this.responseChanges.write(w);
       }
       if (hasRecord) {
-        w.str("record");
+        w.str('record');
         this.recordChanges.write(w);
       }
     }
@@ -461,10 +472,10 @@ export namespace vars {
 export function wasmgateAbort(message: string | null, fileName: string | null, line: u32, column: u32): void {
   const w = new Writer(128);
   w.mapHeader(1);
-  w.str("error");
-  let text = "abort";
-  if (message !== null) text += ": " + (message as string);
-  if (fileName !== null) text += " (" + (fileName as string) + ":" + line.toString() + ":" + column.toString() + ")";
+  w.str('error');
+  let text = 'abort';
+  if (message !== null) text += ': ' + (message as string);
+  if (fileName !== null) text += ' (' + (fileName as string) + ':' + line.toString() + ':' + column.toString() + ')';
   w.str(text);
   output_write(w.buf.dataStart, w.len);
   unreachable();

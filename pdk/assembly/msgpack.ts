@@ -3,7 +3,7 @@
 // dynamic Value for maps whose shape the plugin does not know
 // (config_data, analytics records).
 
-export const enum Kind {
+export enum Kind {
   Nil = 0,
   Bool = 1,
   Int = 2, // negative integers
@@ -23,7 +23,7 @@ export class Value {
   i: i64 = 0;
   u: u64 = 0;
   f: f64 = 0;
-  s: string = "";
+  s: string = '';
   bin: Uint8Array = new Uint8Array(0);
   items: Value[] = [];
   keys: string[] = [];
@@ -137,13 +137,13 @@ export class Reader {
   constructor(public buf: Uint8Array) {}
 
   fail(msg: string): void {
-    if (this.error === null) this.error = msg + " at byte " + this.pos.toString();
+    if (this.error === null) this.error = msg + ' at byte ' + this.pos.toString();
     this.pos = this.buf.length;
   }
 
   private need(n: i32): bool {
     if (this.pos + n > this.buf.length || n < 0) {
-      this.fail("unexpected end of msgpack");
+      this.fail('unexpected end of msgpack');
       return false;
     }
     return true;
@@ -157,16 +157,16 @@ export class Reader {
     if (!this.need(2)) return 0;
     const p = this.pos;
     this.pos += 2;
-    return (<u32>unchecked(this.buf[p]) << 8) | <u32>unchecked(this.buf[p + 1]);
+    return ((<u32>unchecked(this.buf[p])) << 8) | <u32>unchecked(this.buf[p + 1]);
   }
   private be32(): u32 {
     if (!this.need(4)) return 0;
     const p = this.pos;
     this.pos += 4;
     return (
-      (<u32>unchecked(this.buf[p]) << 24) |
-      (<u32>unchecked(this.buf[p + 1]) << 16) |
-      (<u32>unchecked(this.buf[p + 2]) << 8) |
+      ((<u32>unchecked(this.buf[p])) << 24) |
+      ((<u32>unchecked(this.buf[p + 1])) << 16) |
+      ((<u32>unchecked(this.buf[p + 2])) << 8) |
       <u32>unchecked(this.buf[p + 3])
     );
   }
@@ -200,7 +200,7 @@ export class Reader {
   readBool(): bool {
     const b = this.u8();
     if (b == 0xc3) return true;
-    if (b != 0xc2) this.fail("expected a bool");
+    if (b != 0xc2) this.fail('expected a bool');
     return false;
   }
 
@@ -239,7 +239,7 @@ export class Reader {
         return <i64>reinterpret<f64>(this.be64());
     }
     this.pos--;
-    this.fail("expected an integer");
+    this.fail('expected an integer');
     return 0;
   }
 
@@ -268,13 +268,13 @@ export class Reader {
     if (b == 0xda) return <i32>this.be16();
     if (b == 0xdb) return <i32>this.be32();
     this.pos--;
-    this.fail("expected a string");
+    this.fail('expected a string');
     return -1;
   }
 
   readString(): string {
     const n = this.strLen();
-    if (n < 0 || !this.need(n)) return "";
+    if (n < 0 || !this.need(n)) return '';
     const s = String.UTF8.decodeUnsafe(this.buf.dataStart + <usize>this.pos, <usize>n);
     this.pos += n;
     return s;
@@ -308,7 +308,7 @@ export class Reader {
     if (b == 0xdc) return <i32>this.be16();
     if (b == 0xdd) return this.checkedCount(this.be32());
     this.pos--;
-    this.fail("expected an array");
+    this.fail('expected an array');
     return 0;
   }
 
@@ -318,14 +318,14 @@ export class Reader {
     if (b == 0xde) return <i32>this.be16();
     if (b == 0xdf) return this.checkedCount(this.be32());
     this.pos--;
-    this.fail("expected a map");
+    this.fail('expected a map');
     return 0;
   }
 
   private checkedCount(n: u32): i32 {
     // Every element takes at least one byte: a larger count is a lie.
     if (<u64>n > <u64>(this.buf.length - this.pos)) {
-      this.fail("collection longer than its input");
+      this.fail('collection longer than its input');
       return 0;
     }
     return <i32>n;
@@ -359,7 +359,7 @@ export class Reader {
   /** Any value, decoded dynamically. */
   readValue(depth: i32 = 0): Value {
     if (depth > 64) {
-      this.fail("nesting deeper than 64");
+      this.fail('nesting deeper than 64');
       return Value.nil();
     }
     const b = this.peek();
@@ -389,13 +389,18 @@ export class Reader {
       const m = Value.map();
       for (let i = 0; i < n && this.error === null; i++) {
         const kb = this.peek();
-        const key = (kb & 0xe0) == 0xa0 || kb == 0xd9 || kb == 0xda || kb == 0xdb ? this.readString() : this.readValue(depth + 1).asI64().toString();
+        const key =
+          (kb & 0xe0) == 0xa0 || kb == 0xd9 || kb == 0xda || kb == 0xdb
+            ? this.readString()
+            : this.readValue(depth + 1)
+                .asI64()
+                .toString();
         m.keys.push(key);
         m.items.push(this.readValue(depth + 1));
       }
       return m;
     }
-    this.fail("unsupported msgpack type 0x" + b.toString(16));
+    this.fail('unsupported msgpack type 0x' + b.toString(16));
     return Value.nil();
   }
 

@@ -1,7 +1,8 @@
 // The result record a hook returns (docs/abi.md §5), encoded canonically
 // (§6): fixed key order, only what the plugin set, shortest forms.
-import { Value, Writer } from "./msgpack";
-import { Multi } from "./envelope";
+
+import { Multi } from './envelope';
+import { Value, Writer } from './msgpack';
 
 function newMulti(): Multi {
   return new Map<string, string[]>();
@@ -77,33 +78,33 @@ export class RequestChanges {
     if (this.url !== null) n++;
     w.mapHeader(n);
     if (this.setHeaders.size > 0) {
-      w.str("set_headers");
+      w.str('set_headers');
       w.multi(this.setHeaders);
     }
     if (this.addHeaders.size > 0) {
-      w.str("add_headers");
+      w.str('add_headers');
       w.multi(this.addHeaders);
     }
     if (this.deleteHeaders.length > 0) {
-      w.str("delete_headers");
+      w.str('delete_headers');
       w.strArray(this.deleteHeaders);
     }
     if (this.addParams.size > 0) {
-      w.str("add_params");
+      w.str('add_params');
       w.multi(this.addParams);
     }
     if (this.deleteParams.length > 0) {
-      w.str("delete_params");
+      w.str('delete_params');
       w.strArray(this.deleteParams);
     }
     const body = this.body;
     if (body !== null) {
-      w.str("body");
+      w.str('body');
       w.bin(body.bytes);
     }
     const url = this.url;
     if (url !== null) {
-      w.str("url");
+      w.str('url');
       w.str(url);
     }
   }
@@ -124,24 +125,24 @@ export class ReturnOverrides {
     if (this.headers.size > 0) n++;
     if (this.hasOverrideError) n++;
     w.mapHeader(n);
-    w.str("response_code");
+    w.str('response_code');
     w.int(this.responseCode);
     const err = this.responseError;
     if (err !== null) {
-      w.str("response_error");
+      w.str('response_error');
       w.str(err);
     }
     const body = this.responseBody;
     if (body !== null) {
-      w.str("response_body");
+      w.str('response_body');
       w.bin(body.bytes);
     }
     if (this.headers.size > 0) {
-      w.str("headers");
+      w.str('headers');
       w.multi(this.headers);
     }
     if (this.hasOverrideError) {
-      w.str("override_error");
+      w.str('override_error');
       w.bool(this.overrideError);
     }
   }
@@ -149,22 +150,22 @@ export class ReturnOverrides {
 
 /** Session field names in the canonical order (docs/abi.md §4). */
 const SESSION_ORDER: string[] = [
-  "rate",
-  "per",
-  "allowance",
-  "quota_max",
-  "quota_remaining",
-  "quota_renews",
-  "quota_renewal_rate",
-  "access_rights",
-  "apply_policies",
-  "metadata",
-  "tags",
-  "expires",
-  "id_extractor_deadline",
-  "last_updated",
-  "alias",
-  "org_id",
+  'rate',
+  'per',
+  'allowance',
+  'quota_max',
+  'quota_remaining',
+  'quota_renews',
+  'quota_renewal_rate',
+  'access_rights',
+  'apply_policies',
+  'metadata',
+  'tags',
+  'expires',
+  'id_extractor_deadline',
+  'last_updated',
+  'alias',
+  'org_id',
 ];
 
 /**
@@ -176,92 +177,92 @@ export class Session {
   fields: Value = Value.map();
 
   rate(v: f64): Session {
-    this.fields.set("rate", Value.float(v));
+    this.fields.set('rate', Value.float(v));
     return this;
   }
   per(v: f64): Session {
-    this.fields.set("per", Value.float(v));
+    this.fields.set('per', Value.float(v));
     return this;
   }
   allowance(v: f64): Session {
-    this.fields.set("allowance", Value.float(v));
+    this.fields.set('allowance', Value.float(v));
     return this;
   }
   quotaMax(v: i64): Session {
-    this.fields.set("quota_max", Value.int(v));
+    this.fields.set('quota_max', Value.int(v));
     return this;
   }
   quotaRemaining(v: i64): Session {
-    this.fields.set("quota_remaining", Value.int(v));
+    this.fields.set('quota_remaining', Value.int(v));
     return this;
   }
   quotaRenews(v: i64): Session {
-    this.fields.set("quota_renews", Value.int(v));
+    this.fields.set('quota_renews', Value.int(v));
     return this;
   }
   quotaRenewalRate(v: i64): Session {
-    this.fields.set("quota_renewal_rate", Value.int(v));
+    this.fields.set('quota_renewal_rate', Value.int(v));
     return this;
   }
   /** Access to one API (all versions and paths). */
-  allowApi(apiId: string, apiName: string = ""): Session {
-    let rights = this.fields.get("access_rights");
+  allowApi(apiId: string, apiName: string = ''): Session {
+    let rights = this.fields.get('access_rights');
     if (rights === null) {
       rights = Value.map();
-      this.fields.set("access_rights", rights);
+      this.fields.set('access_rights', rights);
     }
     const def = Value.map();
-    def.set("api_id", Value.str(apiId));
-    if (apiName.length > 0) def.set("api_name", Value.str(apiName));
+    def.set('api_id', Value.str(apiId));
+    if (apiName.length > 0) def.set('api_name', Value.str(apiName));
     rights.set(apiId, def);
     return this;
   }
   applyPolicy(id: string): Session {
-    let list = this.fields.get("apply_policies");
+    let list = this.fields.get('apply_policies');
     if (list === null) {
       list = Value.array([]);
-      this.fields.set("apply_policies", list);
+      this.fields.set('apply_policies', list);
     }
     list.items.push(Value.str(id));
     return this;
   }
   metadata(key: string, value: string): Session {
-    let m = this.fields.get("metadata");
+    let m = this.fields.get('metadata');
     if (m === null) {
       m = Value.map();
-      this.fields.set("metadata", m);
+      this.fields.set('metadata', m);
     }
     m.set(key, Value.str(value));
     return this;
   }
   tag(t: string): Session {
-    let list = this.fields.get("tags");
+    let list = this.fields.get('tags');
     if (list === null) {
       list = Value.array([]);
-      this.fields.set("tags", list);
+      this.fields.set('tags', list);
     }
     list.items.push(Value.str(t));
     return this;
   }
   expires(unixSeconds: i64): Session {
-    this.fields.set("expires", Value.int(unixSeconds));
+    this.fields.set('expires', Value.int(unixSeconds));
     return this;
   }
   /** Until this time (unix seconds) the gateway reuses the session without calling the plugin. */
   idExtractorDeadline(unixSeconds: i64): Session {
-    this.fields.set("id_extractor_deadline", Value.int(unixSeconds));
+    this.fields.set('id_extractor_deadline', Value.int(unixSeconds));
     return this;
   }
   lastUpdated(v: string): Session {
-    this.fields.set("last_updated", Value.str(v));
+    this.fields.set('last_updated', Value.str(v));
     return this;
   }
   alias(v: string): Session {
-    this.fields.set("alias", Value.str(v));
+    this.fields.set('alias', Value.str(v));
     return this;
   }
   orgId(v: string): Session {
-    this.fields.set("org_id", Value.str(v));
+    this.fields.set('org_id', Value.str(v));
     return this;
   }
 
@@ -284,7 +285,13 @@ export class ResponseChanges {
   body: Body | null = null;
 
   isEmpty(): bool {
-    return this.statusCode == 0 && this.setHeaders.size == 0 && this.addHeaders.size == 0 && this.deleteHeaders.length == 0 && this.body === null;
+    return (
+      this.statusCode == 0 &&
+      this.setHeaders.size == 0 &&
+      this.addHeaders.size == 0 &&
+      this.deleteHeaders.length == 0 &&
+      this.body === null
+    );
   }
 
   write(w: Writer): void {
@@ -296,24 +303,24 @@ export class ResponseChanges {
     if (this.body !== null) n++;
     w.mapHeader(n);
     if (this.statusCode != 0) {
-      w.str("status_code");
+      w.str('status_code');
       w.int(this.statusCode);
     }
     if (this.setHeaders.size > 0) {
-      w.str("set_headers");
+      w.str('set_headers');
       w.multi(this.setHeaders);
     }
     if (this.addHeaders.size > 0) {
-      w.str("add_headers");
+      w.str('add_headers');
       w.multi(this.addHeaders);
     }
     if (this.deleteHeaders.length > 0) {
-      w.str("delete_headers");
+      w.str('delete_headers');
       w.strArray(this.deleteHeaders);
     }
     const body = this.body;
     if (body !== null) {
-      w.str("body");
+      w.str('body');
       w.bin(body.bytes);
     }
   }
@@ -335,18 +342,18 @@ export class RecordChanges {
     if (this.drop) n++;
     w.mapHeader(n);
     if (this.set.keys.length > 0) {
-      w.str("set");
+      w.str('set');
       w.value(this.set);
     }
     if (this.dropFields.length > 0) {
-      w.str("drop_fields");
+      w.str('drop_fields');
       w.strArray(this.dropFields);
     }
     if (this.drop) {
-      w.str("drop");
+      w.str('drop');
       w.bool(true);
     }
   }
 }
 
-export { putValue, addValue };
+export { addValue, putValue };

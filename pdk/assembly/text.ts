@@ -1,7 +1,7 @@
 // Small text helpers plugins need and AssemblyScript's standard library
 // lacks: base64 (standard alphabet, padded) and JSON string escaping.
 
-const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 export function base64Encode(data: Uint8Array): string {
   const n = data.length;
@@ -9,7 +9,7 @@ export function base64Encode(data: Uint8Array): string {
   let o = 0;
   let i = 0;
   for (; i + 2 < n; i += 3) {
-    const v = (<u32>unchecked(data[i]) << 16) | (<u32>unchecked(data[i + 1]) << 8) | <u32>unchecked(data[i + 2]);
+    const v = ((<u32>unchecked(data[i])) << 16) | ((<u32>unchecked(data[i + 1])) << 8) | <u32>unchecked(data[i + 2]);
     unchecked((out[o] = <u8>ALPHABET.charCodeAt((v >> 18) & 63)));
     unchecked((out[o + 1] = <u8>ALPHABET.charCodeAt((v >> 12) & 63)));
     unchecked((out[o + 2] = <u8>ALPHABET.charCodeAt((v >> 6) & 63)));
@@ -18,7 +18,7 @@ export function base64Encode(data: Uint8Array): string {
   }
   const rest = n - i;
   if (rest > 0) {
-    const v = (<u32>data[i] << 16) | (rest == 2 ? <u32>data[i + 1] << 8 : 0);
+    const v = ((<u32>data[i]) << 16) | (rest == 2 ? (<u32>data[i + 1]) << 8 : 0);
     out[o] = <u8>ALPHABET.charCodeAt((v >> 18) & 63);
     out[o + 1] = <u8>ALPHABET.charCodeAt((v >> 12) & 63);
     out[o + 2] = rest == 2 ? <u8>ALPHABET.charCodeAt((v >> 6) & 63) : 61;
@@ -58,19 +58,19 @@ export function base64Decode(text: string): Uint8Array | null {
   return out;
 }
 
-const HEX = "0123456789abcdef";
+const HEX = '0123456789abcdef';
 
 /** Escapes text for a JSON string: `"` and `\` with a backslash, control characters as \u00xx. */
 export function jsonEscape(s: string): string {
-  let out = "";
+  let out = '';
   let start = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c == 34 || c == 92 || c < 0x20) {
       out += s.substring(start, i);
       if (c == 34) out += '\\"';
-      else if (c == 92) out += "\\\\";
-      else out += "\\u00" + HEX.charAt(c >> 4) + HEX.charAt(c & 15);
+      else if (c == 92) out += '\\\\';
+      else out += '\\u00' + HEX.charAt(c >> 4) + HEX.charAt(c & 15);
       start = i + 1;
     }
   }

@@ -38,7 +38,6 @@ export const FORBIDDEN_HEADERS: ReadonlySet<string> = new Set([
 ]);
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: CR, LF and NUL are what we refuse
 const BAD_VALUE = /[\r\n\0]/;
 
 function badOutput(message: string, cause?: unknown): WasmgateError {
@@ -50,9 +49,11 @@ function notAllowed(hook: Hook, field: string): WasmgateError {
 }
 
 function checkName(name: string, where: string): string {
-  if (!TOKEN.test(name)) throw new WasmgateError('FORBIDDEN_HEADER', `${where}: "${name.slice(0, 64)}" is not a valid header name`);
+  if (!TOKEN.test(name))
+    throw new WasmgateError('FORBIDDEN_HEADER', `${where}: "${name.slice(0, 64)}" is not a valid header name`);
   const lower = name.toLowerCase();
-  if (FORBIDDEN_HEADERS.has(lower)) throw new WasmgateError('FORBIDDEN_HEADER', `${where}: a plugin may not change "${lower}"`);
+  if (FORBIDDEN_HEADERS.has(lower))
+    throw new WasmgateError('FORBIDDEN_HEADER', `${where}: a plugin may not change "${lower}"`);
   return lower;
 }
 
@@ -63,7 +64,8 @@ function normaliseHeaders(map: Record<string, string | string[]> | undefined, wh
     const lower = checkName(name, where);
     const values = typeof value === 'string' ? [value] : value;
     for (const v of values) {
-      if (BAD_VALUE.test(v)) throw new WasmgateError('FORBIDDEN_HEADER', `${where}.${lower}: values may not contain CR, LF or NUL`);
+      if (BAD_VALUE.test(v))
+        throw new WasmgateError('FORBIDDEN_HEADER', `${where}.${lower}: values may not contain CR, LF or NUL`);
     }
     out[lower] = (out[lower] ?? []).concat(values);
   }
@@ -126,7 +128,10 @@ const EMPTY: HookResult = Object.freeze({});
 export function decodeResult(output: Uint8Array | null, hook: Hook, maxOutputBytes: number): HookResult {
   if (!output || output.byteLength === 0) return EMPTY;
   if (output.byteLength > maxOutputBytes) {
-    throw new WasmgateError('OUTPUT_TOO_LARGE', `the plugin output is ${output.byteLength} bytes; the limit is ${maxOutputBytes}`);
+    throw new WasmgateError(
+      'OUTPUT_TOO_LARGE',
+      `the plugin output is ${output.byteLength} bytes; the limit is ${maxOutputBytes}`,
+    );
   }
   let raw: unknown;
   try {

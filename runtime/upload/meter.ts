@@ -38,6 +38,13 @@ const FEATURES =
 
 type Info = Record<string, unknown> & { id: number };
 
+/** Parts of binaryen.js its type declarations leave out. */
+const bx = binaryen as unknown as {
+  _BinaryenFunctionAddVar(fn: binaryen.FunctionRef, type: binaryen.Type): number;
+  Loop: { getBody(loop: number): number; setBody(loop: number, body: number): void };
+  Function: { setBody(fn: binaryen.FunctionRef, body: number): void };
+};
+
 /** Child expression fields of each expression kind the enabled features allow. */
 const CHILDREN = new Map<number, readonly string[]>([
   [binaryen.BlockId, ['children']],
@@ -111,7 +118,11 @@ function measure(body: number): Measured {
     if (!expr) continue;
     const id = binaryen.getExpressionId(expr);
     const fields = CHILDREN.get(id);
-    if (!fields) throw new WasmgateError('INVALID_MODULE', `the module uses an instruction the fuel meter does not know (expression kind ${id})`);
+    if (!fields)
+      throw new WasmgateError(
+        'INVALID_MODULE',
+        `the module uses an instruction the fuel meter does not know (expression kind ${id})`,
+      );
     cost.set(owner, cost.get(owner)! + 1);
     if (id === binaryen.RefFuncId) refs.push((binaryen.getExpressionInfo(expr) as unknown as { func: string }).func);
     // Leaves need no detail (and binaryen.js cannot describe some of them, e.g. unreachable).
@@ -163,10 +174,7 @@ function batchedLoops(m: Measured): number {
  * not on a call cycle, and small. Returns name → entry cost to fold into
  * call sites (the function's own straight-line size plus what it folds).
  */
-function foldable(
-  measured: Map<string, Measured>,
-  pinned: Set<string>,
-): Map<string, number> {
+function foldable(measured: Map<string, Measured>, pinned: Set<string>): Map<string, number> {
   const folded = new Map<string, number>();
   const state = new Map<string, 1 | 2>(); // 1 visiting, 2 done
   const onCycle = new Set<string>();
@@ -249,28 +257,35 @@ export function instrumentFuel(bytes: Uint8Array, initialFuel: number): Uint8Arr
 
     for (const [name, fn] of defined) {
       const m = measured.get(name)!;
-      const total = (point: number) => m.cost.get(point)! + m.calls.get(point)!.reduce((n, c) => n + (folded.get(c) ?? 0), 0);
-      const tmp = binaryen._BinaryenFunctionAddVar(fn, binaryen.i64) as number;
+      const total = (point: number) =>
+        m.cost.get(point)! + m.calls.get(point)!.reduce((n, c) => n + (folded.get(c) ?? 0), 0);
+      const tmp = bx._BinaryenFunctionAddVar(fn, binaryen.i64) as number;
       const charge = (n: number) => chargeWith(tmp, mod.i64.const(BigInt(n)));
       for (const loop of m.cost.keys()) {
         if (loop === 0) continue;
-        const loopBody = binaryen.Loop.getBody(loop);
+        const loopBody = bx.Loop.getBody(loop);
         let pay: number;
         if (isBatched(m, loop)) {
-          const acc = binaryen._BinaryenFunctionAddVar(fn, binaryen.i64) as number;
+          const acc = bx._BinaryenFunctionAddVar(fn, binaryen.i64) as number;
           const get = () => mod.local.get(acc, binaryen.i64);
           pay = mod.block(null, [
             mod.local.set(acc, mod.i64.add(get(), mod.i64.const(BigInt(total(loop))))),
-            mod.if(mod.i64.ge_u(get(), mod.i64.const(BigInt(BATCH))), mod.block(null, [chargeWith(tmp, get()), mod.local.set(acc, mod.i64.const(0n))])),
+            mod.if(
+              mod.i64.ge_u(get(), mod.i64.const(BigInt(BATCH))),
+              mod.block(null, [chargeWith(tmp, get()), mod.local.set(acc, mod.i64.const(0n))]),
+            ),
           ]);
         } else {
           pay = charge(total(loop));
         }
-        binaryen.Loop.setBody(loop, mod.block(null, [pay, loopBody], binaryen.getExpressionType(loopBody)));
+        bx.Loop.setBody(loop, mod.block(null, [pay, loopBody], binaryen.getExpressionType(loopBody)));
       }
       if (folded.has(name)) continue; // its callers pay for its entry (and its loops' leftovers)
       const body = binaryen.getFunctionInfo(fn).body;
-      binaryen.Function.setBody(fn, mod.block(null, [charge(total(0) + BATCH * batchedLoops(m)), body], binaryen.getExpressionType(body)));
+      bx.Function.setBody(
+        fn,
+        mod.block(null, [charge(total(0) + BATCH * batchedLoops(m)), body], binaryen.getExpressionType(body)),
+      );
     }
 
     if (!mod.validate()) throw new WasmgateError('INVALID_MODULE', 'the module failed validation after fuel metering');

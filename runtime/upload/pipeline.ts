@@ -16,13 +16,41 @@ export const WASI_MODULE = 'wasi_snapshot_preview1';
 
 /** The Extism kernel functions the host provides (the SDK's env object). */
 export const EXTISM_ENV_FUNCTIONS: ReadonlySet<string> = new Set([
-  'alloc', 'free', 'load_u8', 'load_u64', 'store_u8', 'store_u64', 'input_offset', 'input_length',
-  'input_load_u8', 'input_load_u64', 'output_set', 'error_set', 'error_get', 'config_get', 'var_get',
-  'var_set', 'http_request', 'http_status_code', 'http_headers', 'length', 'length_unsafe',
-  'log_warn', 'log_info', 'log_debug', 'log_error', 'log_trace', 'get_log_level',
+  'alloc',
+  'free',
+  'load_u8',
+  'load_u64',
+  'store_u8',
+  'store_u64',
+  'input_offset',
+  'input_length',
+  'input_load_u8',
+  'input_load_u64',
+  'output_set',
+  'error_set',
+  'error_get',
+  'config_get',
+  'var_get',
+  'var_set',
+  'http_request',
+  'http_status_code',
+  'http_headers',
+  'length',
+  'length_unsafe',
+  'log_warn',
+  'log_info',
+  'log_debug',
+  'log_error',
+  'log_trace',
+  'get_log_level',
 ]);
 
-export const WASMGATE_HOST_FUNCTIONS: ReadonlySet<string> = new Set(['input_length', 'input_read', 'output_write', 'log']);
+export const WASMGATE_HOST_FUNCTIONS: ReadonlySet<string> = new Set([
+  'input_length',
+  'input_read',
+  'output_write',
+  'log',
+]);
 
 export interface PipelineOptions {
   /** Allow `wasi_snapshot_preview1` imports (Go plugins need it). */
@@ -115,7 +143,10 @@ export function transformModule(
     throw new WasmgateError('INVALID_MODULE', `the export name "${FUEL_EXPORT}" is reserved`);
   }
   if (summary.memories.length !== 1) {
-    throw new WasmgateError('MODULE_LIMIT_EXCEEDED', `the module defines ${summary.memories.length} memories; exactly one is supported`);
+    throw new WasmgateError(
+      'MODULE_LIMIT_EXCEEDED',
+      `the module defines ${summary.memories.length} memories; exactly one is supported`,
+    );
   }
 
   const metered = instrumentFuel(source, limits.fuelForInit);

@@ -234,7 +234,12 @@ export function readWasm(bytes: Uint8Array): WasmSummary {
             summary.tableMaxElements = Math.max(summary.tableMaxElements, lim.max ?? lim.min);
           } else if (kind === 'memory') {
             const lim = s.limits();
-            summary.memories.push({ min: lim.min, max: lim.max, shared: (lim.flags & 2) !== 0, memory64: (lim.flags & 4) !== 0 });
+            summary.memories.push({
+              min: lim.min,
+              max: lim.max,
+              shared: (lim.flags & 2) !== 0,
+              memory64: (lim.flags & 4) !== 0,
+            });
           } else if (kind === 'global') {
             s.valType();
             s.byte();
@@ -274,7 +279,12 @@ export function readWasm(bytes: Uint8Array): WasmSummary {
         const count = s.u32();
         for (let i = 0; i < count; i++) {
           const lim = s.limits();
-          summary.memories.push({ min: lim.min, max: lim.max, shared: (lim.flags & 2) !== 0, memory64: (lim.flags & 4) !== 0 });
+          summary.memories.push({
+            min: lim.min,
+            max: lim.max,
+            shared: (lim.flags & 2) !== 0,
+            memory64: (lim.flags & 4) !== 0,
+          });
         }
         break;
       }

@@ -10,18 +10,36 @@ import { classicApi, startGateway, startUpstream, type TestGateway, type Upstrea
 
 const b64 = (v: unknown) => Buffer.from(encode(v)).toString('base64');
 const mw = (m: Record<string, unknown>) => ({ custom_middleware: { driver: 'wasm', ...m } });
-const p = (name: string, plugin = 'probe@1.0.0', extra: Record<string, unknown> = {}) => ({ name, path: plugin, ...extra });
+const p = (name: string, plugin = 'probe@1.0.0', extra: Record<string, unknown> = {}) => ({
+  name,
+  path: plugin,
+  ...extra,
+});
 const goPlugin = (path: string, method: string, func: string, extra: Record<string, unknown> = {}) => ({
-  version_data: { not_versioned: true, versions: { Default: { name: 'Default', extended_paths: { go_plugin: [{ path, method, func_name: func, plugin_path: 'probe@1.0.0', ...extra }] } } } },
+  version_data: {
+    not_versioned: true,
+    versions: {
+      Default: {
+        name: 'Default',
+        extended_paths: { go_plugin: [{ path, method, func_name: func, plugin_path: 'probe@1.0.0', ...extra }] },
+      },
+    },
+  },
 });
 
 let up: Upstream;
 let gw: TestGateway;
 const REQUEST_HOOKS = ['pre', 'auth', 'post_auth', 'endpoint', 'post'] as const;
 
-function hookApi(id: string, hook: (typeof REQUEST_HOOKS)[number], exportName: string, config: Record<string, unknown> = {}) {
+function hookApi(
+  id: string,
+  hook: (typeof REQUEST_HOOKS)[number],
+  exportName: string,
+  config: Record<string, unknown> = {},
+) {
   const base = classicApi(id, up.url, { config_data: config });
-  if (hook === 'auth') return { ...base, use_keyless: false, enable_coprocess_auth: true, ...mw({ auth_check: p(exportName) }) };
+  if (hook === 'auth')
+    return { ...base, use_keyless: false, enable_coprocess_auth: true, ...mw({ auth_check: p(exportName) }) };
   if (hook === 'endpoint') return { ...base, ...goPlugin('/x', 'GET', exportName) };
   const key = hook === 'post_auth' ? 'post_key_auth' : hook;
   return { ...base, ...mw({ [key]: [p(exportName)] }) };
@@ -35,7 +53,15 @@ beforeAll(async () => {
       ...classicApi('all', up.url, {
         use_keyless: false,
         enable_coprocess_auth: true,
-        config_data: { tokens: { 'demo-token': 'alice' }, rate: 1000, per: 1, quota_max: -1, cache_seconds: 60, internal_url: 'http://internal.local', external_url: 'https://api.example.com' },
+        config_data: {
+          tokens: { 'demo-token': 'alice' },
+          rate: 1000,
+          per: 1,
+          quota_max: -1,
+          cache_seconds: 60,
+          internal_url: 'http://internal.local',
+          external_url: 'https://api.example.com',
+        },
       }),
       ...mw({
         pre: [p('pre_enrich', 'pre-enrich@1.0.0')],
@@ -50,30 +76,69 @@ beforeAll(async () => {
     hookApi('error-json', 'pre', 'respond_error', { status: 403, message: 'denied' }),
     hookApi('error-raw', 'pre', 'respond_error', { status: 403, message: 'denied', override_error: true }),
     hookApi('observe-pre', 'pre', 'observe'),
-    { ...classicApi('observe-post', up.url, { use_keyless: false, enable_coprocess_auth: true }), ...mw({ auth_check: p('auth_ok'), post: [p('observe')] }) },
+    {
+      ...classicApi('observe-post', up.url, { use_keyless: false, enable_coprocess_auth: true }),
+      ...mw({ auth_check: p('auth_ok'), post: [p('observe')] }),
+    },
     hookApi('observe-endpoint', 'endpoint', 'observe'),
     hookApi('raw-pre', 'pre', 'raw', { raw_pre: b64({ session: { rate: 1 } }) }),
     hookApi('raw-post-auth', 'post_auth', 'raw', { raw_post_auth: b64({ session: { rate: 1 } }) }),
     hookApi('raw-post', 'post', 'raw', { raw_post: b64({ response: { status_code: 201 } }) }),
     hookApi('raw-crlf', 'pre', 'raw', { raw_pre: b64({ request: { set_headers: { 'x-a': ['ok\r\nInjected: 1'] } } }) }),
     hookApi('raw-host', 'pre', 'raw', { raw_pre: b64({ request: { set_headers: { host: ['evil.example'] } } }) }),
-    hookApi('raw-partial', 'pre', 'raw', { raw_pre: b64({ request: { set_headers: { 'x-ok': ['1'] }, add_headers: { 'x-bad': ['\u0000'] } } }) }),
-    hookApi('raw-ok', 'pre', 'raw', { raw_pre: b64({ request: { set_headers: { 'X-Set': 'one', 'x-multi': ['a', 'b'] }, add_params: { q: 'v' }, delete_params: ['drop'] } }) }),
-    { ...classicApi('raw-response', up.url, { config_data: { raw_response: b64({ return_overrides: { response_code: 200 } }) } }), ...mw({ response: [p('raw')] }) },
+    hookApi('raw-partial', 'pre', 'raw', {
+      raw_pre: b64({ request: { set_headers: { 'x-ok': ['1'] }, add_headers: { 'x-bad': ['\u0000'] } } }),
+    }),
+    hookApi('raw-ok', 'pre', 'raw', {
+      raw_pre: b64({
+        request: {
+          set_headers: { 'X-Set': 'one', 'x-multi': ['a', 'b'] },
+          add_params: { q: 'v' },
+          delete_params: ['drop'],
+        },
+      }),
+    }),
+    {
+      ...classicApi('raw-response', up.url, {
+        config_data: { raw_response: b64({ return_overrides: { response_code: 200 } }) },
+      }),
+      ...mw({ response: [p('raw')] }),
+    },
     hookApi('auth-fails', 'auth', 'fail'),
     hookApi('auth-traps', 'auth', 'trap'),
     hookApi('pre-fails', 'pre', 'fail'),
     hookApi('reroute', 'post', 'reroute', { path: '/rerouted/here' }),
-    { ...classicApi('fail-open', up.url), ...mw({ post: [p('fail', 'probe@1.0.0', { fail_open: true }), p('stamp')] }) },
-    { ...classicApi('order', up.url), ...mw({ pre: [p('stamp'), p('stamp')], post: [p('stamp')] }), ...goPlugin('/x', 'GET', 'stamp') },
-    { ...classicApi('cookies', up.url, { config_data: { internal_url: 'http://internal.local', external_url: 'https://ext.example' } }), ...mw({ response: [p('response_rewrite', 'response-rewrite@1.0.0')] }) },
+    {
+      ...classicApi('fail-open', up.url),
+      ...mw({ post: [p('fail', 'probe@1.0.0', { fail_open: true }), p('stamp')] }),
+    },
+    {
+      ...classicApi('order', up.url),
+      ...mw({ pre: [p('stamp'), p('stamp')], post: [p('stamp')] }),
+      ...goPlugin('/x', 'GET', 'stamp'),
+    },
+    {
+      ...classicApi('cookies', up.url, {
+        config_data: { internal_url: 'http://internal.local', external_url: 'https://ext.example' },
+      }),
+      ...mw({ response: [p('response_rewrite', 'response-rewrite@1.0.0')] }),
+    },
     { ...classicApi('body-pre', up.url), ...mw({ pre: [p('rewrite_body', 'probe@1.0.0', { needs_body: true })] }) },
-    { ...classicApi('body-response', up.url), ...mw({ response: [p('response_body', 'probe@1.0.0', { needs_body: true })] }) },
+    {
+      ...classicApi('body-response', up.url),
+      ...mw({ response: [p('response_body', 'probe@1.0.0', { needs_body: true })] }),
+    },
     classicApi('plain', up.url),
     { ...classicApi('quarantine', up.url), ...mw({ pre: [p('trap')] }) },
     classicApi('refused', 'http://127.0.0.1:1/'),
-    { ...classicApi('slow', up.url), proxy: { listen_path: '/slow/', target_url: up.url, strip_listen_path: true, timeout: 0.3 } },
-    { ...classicApi('nostrip', up.url), proxy: { listen_path: '/nostrip/', target_url: `${up.url}/base/`, strip_listen_path: false } },
+    {
+      ...classicApi('slow', up.url),
+      proxy: { listen_path: '/slow/', target_url: up.url, strip_listen_path: true, timeout: 0.3 },
+    },
+    {
+      ...classicApi('nostrip', up.url),
+      proxy: { listen_path: '/nostrip/', target_url: `${up.url}/base/`, strip_listen_path: false },
+    },
   ];
   gw = await startGateway({
     apis,
@@ -90,12 +155,17 @@ afterAll(async () => {
 const get = (path: string, init?: RequestInit) => fetch(`${gw.url}${path}`, init);
 
 /** node:http, for headers fetch refuses to send (Connection, TE). */
-function rawRequest(path: string, headers: Record<string, string>): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+function rawRequest(
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(`${gw.url}${path}`, { headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }),
+      );
     });
     req.on('error', reject);
     req.end();
@@ -108,13 +178,17 @@ describe('the chain in Tyk order', () => {
     expect(res.status).toBe(200);
     const seen = up.last();
     const trace = [];
-    for (let i = 0; i < seen.rawHeaders.length; i += 2) if (seen.rawHeaders[i]!.toLowerCase() === 'x-wasmgate-trace') trace.push(seen.rawHeaders[i + 1]);
+    for (let i = 0; i < seen.rawHeaders.length; i += 2)
+      if (seen.rawHeaders[i]!.toLowerCase() === 'x-wasmgate-trace') trace.push(seen.rawHeaders[i + 1]);
     expect(trace).toEqual(['pre', 'auth', 'post_auth', 'endpoint', 'post']);
     expect(seen.headers['x-user']).toBe('alice');
     expect(seen.headers['x-gateway']).toBe('wasmgate');
     expect(seen.headers['x-request-id']).toBe(res.headers.get('x-request-id'));
     expect(seen.path).toBe('/anything/42?x=1');
-    expect(res.headers.getSetCookie()).toEqual([`wg_session=${res.headers.get('x-request-id')}; HttpOnly; Secure`, 'wg_lang=en-US; Secure']);
+    expect(res.headers.getSetCookie()).toEqual([
+      `wg_session=${res.headers.get('x-request-id')}; HttpOnly; Secure`,
+      'wg_lang=en-US; Secure',
+    ]);
   });
 
   it('runs several plugins of one hook in definition order, endpoint plugins before API-level post', async () => {
@@ -163,7 +237,12 @@ describe('ReturnOverrides from every request hook', () => {
 describe('the capability matrix, enforced by the host', () => {
   it('pre sees no session; post sees the session the auth plugin made', async () => {
     expect(await (await get('/observe-pre/x')).json()).toMatchObject({ hook: 'pre', session: false });
-    expect(await (await get('/observe-post/x', { headers: { authorization: 't' } })).json()).toMatchObject({ hook: 'post', session: true, user: 'probe', trace: 'auth' });
+    expect(await (await get('/observe-post/x', { headers: { authorization: 't' } })).json()).toMatchObject({
+      hook: 'post',
+      session: true,
+      user: 'probe',
+      trace: 'auth',
+    });
     expect(await (await get('/observe-endpoint/x')).json()).toMatchObject({ hook: 'endpoint', url: '/x' });
   });
 
@@ -222,7 +301,12 @@ describe('the capability matrix, enforced by the host', () => {
 describe('responses', () => {
   it('keeps every Set-Cookie: the upstream two and the plugin two', async () => {
     const res = await get('/cookies/cookies');
-    expect(res.headers.getSetCookie()).toEqual(['a=1', 'b=2', `wg_session=${res.headers.get('x-request-id')}; HttpOnly; Secure`, 'wg_lang=en-US; Secure']);
+    expect(res.headers.getSetCookie()).toEqual([
+      'a=1',
+      'b=2',
+      `wg_session=${res.headers.get('x-request-id')}; HttpOnly; Secure`,
+      'wg_lang=en-US; Secure',
+    ]);
   });
 
   it('rewrites an internal Location', async () => {
@@ -238,7 +322,12 @@ describe('responses', () => {
   });
 
   it('strips hop-by-hop headers both ways, including those Connection names', async () => {
-    const res = await rawRequest('/plain/hop', { connection: 'keep-alive, x-hop-secret', 'x-hop-secret': 'no', 'x-kept': 'yes', te: 'trailers' });
+    const res = await rawRequest('/plain/hop', {
+      connection: 'keep-alive, x-hop-secret',
+      'x-hop-secret': 'no',
+      'x-kept': 'yes',
+      te: 'trailers',
+    });
     expect(res.body).toBe('hop');
     expect(res.headers['x-secret-hop']).toBeUndefined();
     expect(res.headers['proxy-authenticate']).toBeUndefined();

@@ -7,14 +7,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseApiDefinition } from '../../gateway/config/load.ts';
-import { FIXTURES, probeWasm, startGateway, startUpstream, type TestGateway, type Upstream } from '../harness/gateway.ts';
+import {
+  FIXTURES,
+  probeWasm,
+  startGateway,
+  startUpstream,
+  type TestGateway,
+  type Upstream,
+} from '../harness/gateway.ts';
 
 let gw: TestGateway;
 let up: Upstream;
 let dir: string;
 
 const load = async (file: string) => JSON.parse(await readFile(join(FIXTURES, 'apis', file), 'utf8'));
-const bundleMiddleware = async () => JSON.parse(await readFile(join(FIXTURES, 'bundles', 'bundle.zip.manifest.json'), 'utf8')).custom_middleware;
+const bundleMiddleware = async () =>
+  JSON.parse(await readFile(join(FIXTURES, 'bundles', 'bundle.zip.manifest.json'), 'utf8')).custom_middleware;
 
 beforeAll(async () => {
   up = await startUpstream();
@@ -29,11 +37,23 @@ beforeAll(async () => {
   await gw.gateway.registry.register('bundle.zip', '1.0.0', await readFile(wasm));
   const bundle = await bundleMiddleware();
   const specs = [];
-  for (const file of ['classic-id-extractor.json', 'classic-response-hook.json', 'oas-post-plugins.json', 'classic-go-plugin-endpoint.json', 'classic-analytics-plugin.json']) {
+  for (const file of [
+    'classic-id-extractor.json',
+    'classic-response-hook.json',
+    'oas-post-plugins.json',
+    'classic-go-plugin-endpoint.json',
+    'classic-analytics-plugin.json',
+  ]) {
     const doc = await load(file);
     // Only the upstream changes for the test (no outside network here): httpbin.org → the loopback upstream.
-    const text = JSON.stringify(doc).replaceAll('http://httpbin.org/', `${up.url}/`).replaceAll('http://httpbin.org', up.url);
-    specs.push(parseApiDefinition(JSON.parse(text), file, { bundleMiddleware: (n) => (n === 'bundle.zip' ? bundle : undefined) }));
+    const text = JSON.stringify(doc)
+      .replaceAll('http://httpbin.org/', `${up.url}/`)
+      .replaceAll('http://httpbin.org', up.url);
+    specs.push(
+      parseApiDefinition(JSON.parse(text), file, {
+        bundleMiddleware: (n) => (n === 'bundle.zip' ? bundle : undefined),
+      }),
+    );
   }
   gw.gateway.swap(await gw.gateway.load(specs, dir));
 }, 300_000);
@@ -44,7 +64,7 @@ afterAll(async () => {
 });
 
 describe('the seed example definitions serve traffic', () => {
-  it('the ID-extractor API authenticates through the bundle\'s auth_check', async () => {
+  it("the ID-extractor API authenticates through the bundle's auth_check", async () => {
     const res = await fetch(`${gw.url}/test-api/get`, { headers: { authorization: 'secret-1' } });
     expect(res.status).toBe(200);
     expect(up.last().headers['x-wasmgate-trace']).toBe('auth');

@@ -13,9 +13,26 @@ const BIN = resolve(import.meta.dirname, '..', '..', 'bin', 'wasmgate.js');
 describe('wasmgate start', () => {
   it('serves the demo APIs through every hook and exits 0 on SIGTERM', async () => {
     const [port, upstream, admin] = [await freePort(), await freePort(), await freePort()];
-    const child = spawn(process.execPath, [BIN, 'start', '--port', String(port), '--demo-upstream-port', String(upstream), '--admin-port', String(admin), '--log-level', 'warn', '--data-dir', `/tmp/wasmgate-start-${port}`], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'start',
+        '--port',
+        String(port),
+        '--demo-upstream-port',
+        String(upstream),
+        '--admin-port',
+        String(admin),
+        '--log-level',
+        'warn',
+        '--data-dir',
+        `/tmp/wasmgate-start-${port}`,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -32,7 +49,9 @@ describe('wasmgate start', () => {
       expect(res.headers.getSetCookie()).toHaveLength(2);
       const hello = await fetch(`http://127.0.0.1:${port}/demo/hello?name=Zo%C3%AB`);
       expect(await hello.json()).toEqual({ hello: 'Zoë', path: '/hello' });
-      const secure = await fetch(`http://127.0.0.1:${port}/secure/anything`, { headers: { authorization: 'Bearer demo-token' } });
+      const secure = await fetch(`http://127.0.0.1:${port}/secure/anything`, {
+        headers: { authorization: 'Bearer demo-token' },
+      });
       expect((await secure.json()).headers['x-user']).toBe('alice');
       expect((await fetch(`http://127.0.0.1:${port}/secure/anything`)).status).toBe(401);
     } finally {
@@ -47,7 +66,8 @@ describe('wasmgate start', () => {
     child.stdout.on('data', (d) => (out += d));
     const code = await new Promise((r) => child.on('exit', r));
     expect(code).toBe(0);
-    for (const s of ['--port', '--apis-dir', '--data-dir', 'WASMGATE_PORT', 'REDIS_URL', 'WASMGATE_LIMIT_']) expect(out).toContain(s);
+    for (const s of ['--port', '--apis-dir', '--data-dir', 'WASMGATE_PORT', 'REDIS_URL', 'WASMGATE_LIMIT_'])
+      expect(out).toContain(s);
   });
 
   it('a bad setting exits 2 naming it', async () => {

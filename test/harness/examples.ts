@@ -11,7 +11,8 @@ const PDK_ASSEMBLY = resolve(import.meta.dirname, '..', '..', 'pdk', 'assembly')
 
 async function newest(dir: string): Promise<number> {
   let t = 0;
-  for (const f of await readdir(dir)) if (f.endsWith('.ts') || f.endsWith('.json')) t = Math.max(t, (await stat(join(dir, f))).mtimeMs);
+  for (const f of await readdir(dir))
+    if (f.endsWith('.ts') || f.endsWith('.json')) t = Math.max(t, (await stat(join(dir, f))).mtimeMs);
   return t;
 }
 
@@ -36,9 +37,19 @@ export function buildTsExamples(): Promise<Map<string, BuiltExample>> {
       if (!(await stat(dir)).isDirectory()) continue;
       const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
       const wasm = join(dir, 'build', 'plugin.wasm');
-      const have = await stat(wasm).then((s) => s.mtimeMs, () => 0);
+      const have = await stat(wasm).then(
+        (s) => s.mtimeMs,
+        () => 0,
+      );
       if (have < Math.max(kit, await newest(dir))) await buildPlugin(dir);
-      out.set(name, { name: manifest.name, version: manifest.version, dir, wasm, exportName: manifest.export, hook: manifest.hook });
+      out.set(name, {
+        name: manifest.name,
+        version: manifest.version,
+        dir,
+        wasm,
+        exportName: manifest.export,
+        hook: manifest.hook,
+      });
     }
     return out;
   })();

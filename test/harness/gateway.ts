@@ -5,11 +5,12 @@
  *   const gw = await startGateway({ apis: [def], plugins: ['probe', 'pre-enrich'] });
  *   const res = await fetch(`${gw.url}/api/x`);
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { createGateway, openStore } from '../../gateway/app.ts';
 import { parseApiDefinition } from '../../gateway/config/load.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
@@ -57,11 +58,24 @@ export async function startUpstream(): Promise<Upstream> {
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://upstream');
       const body = Buffer.concat(chunks);
-      seen.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, body });
+      seen.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        body,
+      });
       const parts = url.pathname.split('/').filter(Boolean);
       const last = parts[parts.length - 1] ?? '';
       const echo = () =>
-        JSON.stringify({ method: req.method, path: url.pathname, query: url.search, headers: req.headers, body: body.toString('utf8'), body_bytes: body.length });
+        JSON.stringify({
+          method: req.method,
+          path: url.pathname,
+          query: url.search,
+          headers: req.headers,
+          body: body.toString('utf8'),
+          body_bytes: body.length,
+        });
       if (parts.includes('status')) {
         res.writeHead(Number(last) || 200, { 'content-type': 'text/plain' });
         res.end(`status ${last}`);
@@ -74,13 +88,26 @@ export async function startUpstream(): Promise<Upstream> {
         res.write('partial');
         setTimeout(() => res.socket?.destroy(), 20);
       } else if (last === 'cookies') {
-        res.writeHead(200, [['content-type', 'text/plain'], ['set-cookie', 'a=1'], ['set-cookie', 'b=2']].flat() as never);
+        res.writeHead(
+          200,
+          [
+            ['content-type', 'text/plain'],
+            ['set-cookie', 'a=1'],
+            ['set-cookie', 'b=2'],
+          ].flat() as never,
+        );
         res.end('cookies');
       } else if (last === 'redirect') {
         res.writeHead(302, { location: 'http://internal.local/welcome', 'content-type': 'text/plain' });
         res.end('moved');
       } else if (last === 'hop') {
-        res.writeHead(200, { 'content-type': 'text/plain', connection: 'keep-alive, x-secret-hop', 'x-secret-hop': 'leak', 'keep-alive': 'timeout=5', 'proxy-authenticate': 'Basic' });
+        res.writeHead(200, {
+          'content-type': 'text/plain',
+          connection: 'keep-alive, x-secret-hop',
+          'x-secret-hop': 'leak',
+          'keep-alive': 'timeout=5',
+          'proxy-authenticate': 'Basic',
+        });
         res.end('hop');
       } else if (parts.includes('big')) {
         const n = Number(last) || 1024;

@@ -14,7 +14,11 @@ import { hasCommand, requirement } from './skip.ts';
 const run = promisify(execFile);
 
 export const redisAvailable = () =>
-  requirement('redis-server', hasCommand('redis-server') && hasCommand('redis-cli'), 'bash scripts/install-system-deps.sh (apt-get install redis-server)');
+  requirement(
+    'redis-server',
+    hasCommand('redis-server') && hasCommand('redis-cli'),
+    'bash scripts/install-system-deps.sh (apt-get install redis-server)',
+  );
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -66,7 +70,19 @@ export class RedisServer {
     if (this.#proc) return;
     this.#proc = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, ...this.extraArgs],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        this.dir,
+        ...this.extraArgs,
+      ],
       { stdio: 'ignore' },
     );
     await waitFor(async () => (await ping(this.port)) === 'PONG', `redis-server on ${this.port}`);
@@ -98,17 +114,32 @@ export class RedisCluster {
   static async start(masters = 3): Promise<RedisCluster> {
     const nodes: RedisServer[] = [];
     for (let i = 0; i < masters; i++) {
-      nodes.push(await RedisServer.start(['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000']));
+      nodes.push(
+        await RedisServer.start([
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          'nodes.conf',
+          '--cluster-node-timeout',
+          '2000',
+        ]),
+      );
     }
     const cluster = new RedisCluster(nodes);
-    await run('redis-cli', ['--cluster', 'create', ...cluster.nodeList, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
-    await waitFor(async () => {
-      for (const n of nodes) {
-        const { stdout } = await run('redis-cli', ['-p', String(n.port), 'cluster', 'info'], { timeout: 2_000 });
-        if (!stdout.includes('cluster_state:ok')) return false;
-      }
-      return true;
-    }, 'cluster_state:ok', 20_000);
+    await run('redis-cli', ['--cluster', 'create', ...cluster.nodeList, '--cluster-replicas', '0', '--cluster-yes'], {
+      timeout: 30_000,
+    });
+    await waitFor(
+      async () => {
+        for (const n of nodes) {
+          const { stdout } = await run('redis-cli', ['-p', String(n.port), 'cluster', 'info'], { timeout: 2_000 });
+          if (!stdout.includes('cluster_state:ok')) return false;
+        }
+        return true;
+      },
+      'cluster_state:ok',
+      20_000,
+    );
     return cluster;
   }
 

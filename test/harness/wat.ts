@@ -12,7 +12,12 @@ export const WAT_DIR = resolve(import.meta.dirname, '..', 'fixtures', 'wat');
 export function wat(name: string): Uint8Array {
   const mod = binaryen.parseText(readFileSync(join(WAT_DIR, `${name}.wat`), 'utf8'));
   try {
-    mod.setFeatures(binaryen.Features.MVP | binaryen.Features.MutableGlobals | binaryen.Features.BulkMemory | binaryen.Features.SignExt);
+    mod.setFeatures(
+      binaryen.Features.MVP |
+        binaryen.Features.MutableGlobals |
+        binaryen.Features.BulkMemory |
+        binaryen.Features.SignExt,
+    );
     if (!mod.validate()) throw new Error(`${name}.wat does not validate`);
     return mod.emitBinary();
   } finally {
@@ -52,7 +57,8 @@ function concat(parts: Uint8Array[]): Uint8Array {
 
 const HEADER = Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
 const MEMORY = section(5, [1, 0x00, 1]); // one memory, min 1 page
-const EXPORT_MEMORY = (extra: number[] = []) => section(7, [1 + (extra.length ? 1 : 0), 6, ...Buffer.from('memory'), 0x02, 0, ...extra]);
+const EXPORT_MEMORY = (extra: number[] = []) =>
+  section(7, [1 + (extra.length ? 1 : 0), 6, ...Buffer.from('memory'), 0x02, 0, ...extra]);
 
 /** A valid module with `count` functions `() -> ()` whose bodies are empty. */
 export function manyFunctions(count: number): Uint8Array {

@@ -63,7 +63,10 @@ describe('examples under `wasmgate plugin run`', () => {
       const inputFile = join(dir, 'input.json');
       await writeFile(inputFile, JSON.stringify(toJson(decode(readFileSync(join(c.dir, 'input.msgpack'))))));
       const lines: string[] = [];
-      const code = await main(['plugin', 'run', ex.wasm, '--export', c.export, '--hook', c.hook, '--input', inputFile], (l) => lines.push(l));
+      const code = await main(
+        ['plugin', 'run', ex.wasm, '--export', c.export, '--hook', c.hook, '--input', inputFile],
+        (l) => lines.push(l),
+      );
       expect(code).toBe(0);
       const printed = JSON.parse(lines.join('\n'));
       expect(printed.ok).toBe(true);

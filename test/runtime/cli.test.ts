@@ -31,14 +31,21 @@ describe('wasmgate plugin check', () => {
   it('prints ok, the sha256, exports and imports of an accepted module', async () => {
     const r = await run(['plugin', 'check', await file('echo.wasm', wat('echo-fast'))]);
     expect(r.code).toBe(0);
-    expect(r.json).toMatchObject({ ok: true, exports: ['echo', 'ok'], imports: ['wasmgate:host/v1.input_length', 'wasmgate:host/v1.input_read', 'wasmgate:host/v1.output_write'] });
+    expect(r.json).toMatchObject({
+      ok: true,
+      exports: ['echo', 'ok'],
+      imports: ['wasmgate:host/v1.input_length', 'wasmgate:host/v1.input_read', 'wasmgate:host/v1.output_write'],
+    });
     expect(r.json!.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('exits 1 with the error code and message of a refused module', async () => {
     const r = await run(['plugin', 'check', await file('bad.wasm', wat('unknown-import'))]);
     expect(r.code).toBe(1);
-    expect(r.json).toEqual({ ok: false, error: { code: 'IMPORT_NOT_ALLOWED', message: expect.stringContaining('"env" "abort"') } });
+    expect(r.json).toEqual({
+      ok: false,
+      error: { code: 'IMPORT_NOT_ALLOWED', message: expect.stringContaining('"env" "abort"') },
+    });
     const junk = await run(['plugin', 'check', await file('junk.wasm', 'not wasm')]);
     expect(junk.json).toMatchObject({ ok: false, error: { code: 'INVALID_MODULE' } });
   });
@@ -61,7 +68,26 @@ describe('wasmgate plugin run', () => {
   it('takes an envelope from --input', async () => {
     const echo = await file('echo2.wasm', wat('echo-fast'));
     // An echo returns its input: not a valid result, so the run fails with BAD_OUTPUT naming the field.
-    const input = await file('in.json', JSON.stringify({ v: 1, hook: 'pre', request: { method: 'GET', url: '/', request_uri: '/', scheme: 'http', host: 'h', remote_addr: '1.2.3.4', params: {}, headers: {}, body: null }, spec: { api_id: 'a', org_id: 'o', name: 'n', config_data: {} }, metadata: { request_id: 'r', plugin: 'p', version: '1', time: 0 } }));
+    const input = await file(
+      'in.json',
+      JSON.stringify({
+        v: 1,
+        hook: 'pre',
+        request: {
+          method: 'GET',
+          url: '/',
+          request_uri: '/',
+          scheme: 'http',
+          host: 'h',
+          remote_addr: '1.2.3.4',
+          params: {},
+          headers: {},
+          body: null,
+        },
+        spec: { api_id: 'a', org_id: 'o', name: 'n', config_data: {} },
+        metadata: { request_id: 'r', plugin: 'p', version: '1', time: 0 },
+      }),
+    );
     const r = await run(['plugin', 'run', echo, '--export', 'echo', '--hook', 'pre', '--input', input]);
     expect(r.code).toBe(1);
     expect(r.json).toMatchObject({ ok: false, error: { code: 'BAD_OUTPUT' } });
@@ -75,7 +101,15 @@ describe('wasmgate plugin run', () => {
   });
 
   it('refuses a result the hook may not produce', async () => {
-    const r = await run(['plugin', 'run', await file('h.wasm', wat('bad-output')), '--export', 'forbidden_header', '--hook', 'pre']);
+    const r = await run([
+      'plugin',
+      'run',
+      await file('h.wasm', wat('bad-output')),
+      '--export',
+      'forbidden_header',
+      '--hook',
+      'pre',
+    ]);
     expect(r.json).toMatchObject({ ok: false, error: { code: 'FORBIDDEN_HEADER' } });
   });
 

@@ -4,10 +4,18 @@
  */
 import { encode } from 'msgpackr';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Runtime, WasmgateError } from '../../runtime/index.ts';
+import { Runtime, type WasmgateError } from '../../runtime/index.ts';
 import { wat } from '../harness/wat.ts';
 
-const runtime = new Runtime({ limits: { poolMaxInstances: 2, poolWaitMs: 2_000, poolMaxWaiters: 50, quarantineAfterFailures: 3, quarantineMs: 60_000 } });
+const runtime = new Runtime({
+  limits: {
+    poolMaxInstances: 2,
+    poolWaitMs: 2_000,
+    poolMaxWaiters: 50,
+    quarantineAfterFailures: 3,
+    quarantineMs: 60_000,
+  },
+});
 afterAll(() => runtime.close());
 const input = encode({ n: 1 });
 
@@ -15,7 +23,7 @@ describe('instance pool', () => {
   it('serves many concurrent calls with at most poolMaxInstances instances', async () => {
     const binding = runtime.bind(await runtime.prepare(wat('echo-fast')), { apiId: 'pool-a' });
     const outputs = await Promise.all(Array.from({ length: 40 }, (_, i) => binding.callRaw('echo', encode({ i }))));
-    outputs.forEach((o, i) => expect(Buffer.from(o.output!)).toEqual(Buffer.from(encode({ i }))));
+    for (const [i, o] of outputs.entries()) expect(Buffer.from(o.output!)).toEqual(Buffer.from(encode({ i })));
     const stats = binding.stats();
     expect(stats.created).toBeLessThanOrEqual(2);
     expect(stats.busy).toBe(0);
@@ -29,7 +37,8 @@ describe('instance pool', () => {
       const results = await Promise.allSettled(Array.from({ length: 30 }, () => binding.callRaw('echo', input)));
       const refused = results.filter((r) => r.status === 'rejected');
       expect(refused.length).toBeGreaterThan(0);
-      for (const r of refused) expect(((r as PromiseRejectedResult).reason as WasmgateError).code).toBe('POOL_EXHAUSTED');
+      for (const r of refused)
+        expect(((r as PromiseRejectedResult).reason as WasmgateError).code).toBe('POOL_EXHAUSTED');
       expect(results.filter((r) => r.status === 'fulfilled').length).toBeGreaterThan(0);
       // Once the crowd is gone the plugin serves again.
       expect((await binding.callRaw('echo', input)).output).toEqual(new Uint8Array(input));
@@ -79,7 +88,7 @@ describe('replacing a plugin while calls are in flight', () => {
     const replacement = runtime.bind(await runtime.prepare(wat('echo-stock')), { apiId: 'swap' });
     const fresh = await replacement.callRaw('echo', encode({ fresh: true }));
     const done = await Promise.all(inflight);
-    done.forEach((o, i) => expect(Buffer.from(o.output!)).toEqual(Buffer.from(encode({ old: i }))));
+    for (const [i, o] of done.entries()) expect(Buffer.from(o.output!)).toEqual(Buffer.from(encode({ old: i })));
     await drained;
     expect(Buffer.from(fresh.output!)).toEqual(Buffer.from(encode({ fresh: true })));
     expect(old.stats().size).toBe(0);

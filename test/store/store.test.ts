@@ -63,9 +63,14 @@ function contract(name: string, open: () => Promise<{ a: Store; b: Store; close:
 
     it('lets exactly quota_max of 1,000 parallel requests through, across two clients', async () => {
       const h = `quota-${Math.random()}`;
-      const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => (i % 2 ? a : b).takeQuota(h, 100, 3600, 0)));
+      const results = await Promise.all(
+        Array.from({ length: 1000 }, (_, i) => (i % 2 ? a : b).takeQuota(h, 100, 3600, 0)),
+      );
       expect(results.filter((r) => r.allowed)).toHaveLength(100);
-      const remaining = results.filter((r) => r.allowed).map((r) => r.remaining).sort((x, y) => x - y);
+      const remaining = results
+        .filter((r) => r.allowed)
+        .map((r) => r.remaining)
+        .sort((x, y) => x - y);
       expect(remaining[0]).toBe(0);
       expect(remaining[99]).toBe(99);
       expect(results[0]!.renews).toBeGreaterThan(Date.now() / 1000);

@@ -15,6 +15,11 @@ class Out {
   be(v: bigint, n: number) {
     for (let i = n - 1; i >= 0; i--) this.u8(Number((v >> BigInt(8 * i)) & 0xffn));
   }
+  /** A type byte, then `v` big-endian in `n` bytes. */
+  tagged(tag: number, v: bigint, n: number) {
+    this.u8(tag);
+    this.be(v, n);
+  }
 }
 
 function header(o: Out, n: number, fix: number, fixMax: number, c8: number | null, c16: number, c32: number) {
@@ -34,24 +39,24 @@ function header(o: Out, n: number, fix: number, fixMax: number, c8: number | nul
 function int(o: Out, v: bigint) {
   if (v >= 0n) {
     if (v <= 0x7fn) o.u8(Number(v));
-    else if (v <= 0xffn) (o.u8(0xcc), o.be(v, 1));
-    else if (v <= 0xffffn) (o.u8(0xcd), o.be(v, 2));
-    else if (v <= 0xffffffffn) (o.u8(0xce), o.be(v, 4));
-    else (o.u8(0xcf), o.be(v, 8));
+    else if (v <= 0xffn) o.tagged(0xcc, v, 1);
+    else if (v <= 0xffffn) o.tagged(0xcd, v, 2);
+    else if (v <= 0xffffffffn) o.tagged(0xce, v, 4);
+    else o.tagged(0xcf, v, 8);
   } else {
     const u = (bits: number) => BigInt.asUintN(bits, v);
     if (v >= -32n) o.u8(Number(u(8)));
-    else if (v >= -128n) (o.u8(0xd0), o.be(u(8), 1));
-    else if (v >= -32768n) (o.u8(0xd1), o.be(u(16), 2));
-    else if (v >= -2147483648n) (o.u8(0xd2), o.be(u(32), 4));
-    else (o.u8(0xd3), o.be(u(64), 8));
+    else if (v >= -128n) o.tagged(0xd0, u(8), 1);
+    else if (v >= -32768n) o.tagged(0xd1, u(16), 2);
+    else if (v >= -2147483648n) o.tagged(0xd2, u(32), 4);
+    else o.tagged(0xd3, u(64), 8);
   }
 }
 
 function bin(o: Out, b: Uint8Array) {
-  if (b.length <= 0xff) (o.u8(0xc4), o.u8(b.length));
-  else if (b.length <= 0xffff) (o.u8(0xc5), o.be(BigInt(b.length), 2));
-  else (o.u8(0xc6), o.be(BigInt(b.length), 4));
+  if (b.length <= 0xff) o.tagged(0xc4, BigInt(b.length), 1);
+  else if (b.length <= 0xffff) o.tagged(0xc5, BigInt(b.length), 2);
+  else o.tagged(0xc6, BigInt(b.length), 4);
   for (const x of b) o.u8(x);
 }
 

@@ -36,7 +36,10 @@ export function listCases(): VectorCase[] {
 }
 
 export function encodeCase(c: VectorCase): { input: Uint8Array; expected: Uint8Array } {
-  return { input: encodeCanonical(c.input), expected: c.expected === null ? new Uint8Array(0) : encodeCanonical(c.expected) };
+  return {
+    input: encodeCanonical(c.input),
+    expected: c.expected === null ? new Uint8Array(0) : encodeCanonical(c.expected),
+  };
 }
 
 if (process.argv[1] && import.meta.filename === process.argv[1]) {

@@ -1,8 +1,8 @@
 // analytics hook: masks the value of every Authorization header line in the
 // recorded raw request (base64) as "****". Nothing to mask → no changes.
-import { base64Decode, base64Encode, Context } from "../../../pdk/assembly";
+import { base64Decode, base64Encode, Context } from '../../../pdk/assembly';
 
-const NAME = "authorization";
+const NAME = 'authorization';
 
 /** True when line[start..] begins with "authorization:" in any case. */
 function isAuthorizationLine(raw: Uint8Array, start: i32, end: i32): bool {
@@ -17,7 +17,7 @@ function isAuthorizationLine(raw: Uint8Array, start: i32, end: i32): bool {
 
 export function analytics_mask(): i32 {
   const ctx = Context.read();
-  const encoded = ctx.analytics.getString("raw_request");
+  const encoded = ctx.analytics.getString('raw_request');
   if (encoded.length == 0) return ctx.done();
   const decoded = base64Decode(encoded);
   if (decoded === null) return ctx.done();
@@ -38,7 +38,7 @@ export function analytics_mask(): i32 {
     if (inHeaders && isAuthorizationLine(raw, start, lineEnd)) {
       out.set(raw.subarray(start, start + NAME.length + 1), o);
       o += NAME.length + 1;
-      const mask = " ****";
+      const mask = ' ****';
       for (let i = 0; i < mask.length; i++) out[o++] = <u8>mask.charCodeAt(i);
       changed = true;
     } else {
@@ -56,6 +56,6 @@ export function analytics_mask(): i32 {
     start = next;
   }
   if (!changed) return ctx.done();
-  ctx.analytics.setString("raw_request", base64Encode(out.subarray(0, o)));
+  ctx.analytics.setString('raw_request', base64Encode(out.subarray(0, o)));
   return ctx.done();
 }
