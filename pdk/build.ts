@@ -45,7 +45,7 @@ export function ascFlags(entry: string, outFile: string, abortPath: string): str
     '--optimizeLevel',
     '3',
     '--shrinkLevel',
-    '1',
+    '0',
     '--noAssert',
     '--exportStart',
     '_initialize',

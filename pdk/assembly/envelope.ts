@@ -19,10 +19,37 @@ export class Request {
   scheme: string = '';
   host: string = '';
   remoteAddr: string = '';
-  params: Multi = new Map<string, string[]>();
-  headers: Multi = new Map<string, string[]>();
   /** The body, only when the plugin entry declared `needs_body`. */
   body: Uint8Array | null = null;
+  // Headers and query parameters are decoded on first use.
+  reader: Reader | null = null;
+  headersPos: i32 = -1;
+  paramsPos: i32 = -1;
+  private _headers: Multi | null = null;
+  private _params: Multi | null = null;
+
+  get headers(): Multi {
+    let h = this._headers;
+    if (h === null) {
+      h =
+        this.headersPos < 0 || this.reader === null
+          ? new Map<string, string[]>()
+          : (this.reader as Reader).at(this.headersPos).readMulti();
+      this._headers = h;
+    }
+    return h!;
+  }
+  get params(): Multi {
+    let p = this._params;
+    if (p === null) {
+      p =
+        this.paramsPos < 0 || this.reader === null
+          ? new Map<string, string[]>()
+          : (this.reader as Reader).at(this.paramsPos).readMulti();
+      this._params = p;
+    }
+    return p!;
+  }
 
   /** First value of a header (name in any case), or null. */
   header(name: string): string | null {
@@ -31,7 +58,8 @@ export class Request {
   /** Every value of a header, in order. */
   headerValues(name: string): string[] {
     const n = name.toLowerCase();
-    return this.headers.has(n) ? this.headers.get(n) : new Array<string>();
+    const h = this.headers;
+    return h.has(n) ? h.get(n) : new Array<string>();
   }
   /** First value of a query parameter, or null. */
   query(name: string): string | null {
@@ -100,32 +128,129 @@ export class Metadata {
   time: i64 = 0;
 }
 
+/**
+ * The envelope. `v` and `hook` are read at once; every other section is
+ * located but decoded only when first used, so a plugin pays only for what
+ * it reads. A section that fails to decode sets `error`.
+ */
 export class Envelope {
   v: i32 = 0;
   hook: string = '';
-  request: Request = new Request();
-  session: SessionView | null = null;
-  response: Response | null = null;
-  record: Value | null = null;
-  spec: Spec = new Spec();
-  metadata: Metadata = new Metadata();
   error: string | null = null;
+  reader: Reader = new Reader(new Uint8Array(0));
+  requestPos: i32 = -1;
+  sessionPos: i32 = -1;
+  responsePos: i32 = -1;
+  recordPos: i32 = -1;
+  specPos: i32 = -1;
+  metadataPos: i32 = -1;
+  private _request: Request | null = null;
+  private _session: SessionView | null = null;
+  private _sessionRead: bool = false;
+  private _response: Response | null = null;
+  private _responseRead: bool = false;
+  private _record: Value | null = null;
+  private _recordRead: bool = false;
+  private _spec: Spec | null = null;
+  private _metadata: Metadata | null = null;
+
+  private section(pos: i32): Reader | null {
+    if (pos < 0) return null;
+    return this.reader.at(pos);
+  }
+
+  private check(r: Reader | null, what: string): void {
+    if (r !== null && r.error !== null && this.error === null)
+      this.error = "the envelope's " + what + ' is not valid msgpack: ' + (r.error as string);
+  }
+
+  get request(): Request {
+    let q = this._request;
+    if (q === null) {
+      const r = this.section(this.requestPos);
+      q = r === null ? new Request() : readRequest(r);
+      this.check(r, 'request');
+      this._request = q;
+    }
+    return q!;
+  }
+
+  get session(): SessionView | null {
+    if (!this._sessionRead) {
+      this._sessionRead = true;
+      const r = this.section(this.sessionPos);
+      if (r !== null && !r.readNil()) {
+        const s = new SessionView();
+        s.raw = r.readValue();
+        this._session = s;
+      }
+      this.check(r, 'session');
+    }
+    return this._session;
+  }
+
+  get response(): Response | null {
+    if (!this._responseRead) {
+      this._responseRead = true;
+      const r = this.section(this.responsePos);
+      if (r !== null && !r.readNil()) this._response = readResponse(r);
+      this.check(r, 'response');
+    }
+    return this._response;
+  }
+
+  get record(): Value | null {
+    if (!this._recordRead) {
+      this._recordRead = true;
+      const r = this.section(this.recordPos);
+      if (r !== null && !r.readNil()) this._record = r.readValue();
+      this.check(r, 'record');
+    }
+    return this._record;
+  }
+
+  get spec(): Spec {
+    let s = this._spec;
+    if (s === null) {
+      const r = this.section(this.specPos);
+      s = r === null ? new Spec() : readSpec(r);
+      this.check(r, 'spec');
+      this._spec = s;
+    }
+    return s!;
+  }
+
+  get metadata(): Metadata {
+    let m = this._metadata;
+    if (m === null) {
+      const r = this.section(this.metadataPos);
+      m = r === null ? new Metadata() : readMetadata(r);
+      this.check(r, 'metadata');
+      this._metadata = m;
+    }
+    return m!;
+  }
 }
 
 function readRequest(r: Reader): Request {
   const req = new Request();
+  req.reader = r;
   const n = r.readMapHeader();
   for (let i = 0; i < n && r.error === null; i++) {
-    const k = r.readString();
-    if (k == 'method') req.method = r.readString();
-    else if (k == 'url') req.url = r.readString();
-    else if (k == 'request_uri') req.requestUri = r.readString();
-    else if (k == 'scheme') req.scheme = r.readString();
-    else if (k == 'host') req.host = r.readString();
-    else if (k == 'remote_addr') req.remoteAddr = r.readString();
-    else if (k == 'params') req.params = r.readMulti();
-    else if (k == 'headers') req.headers = r.readMulti();
-    else if (k == 'body') req.body = r.readNil() ? null : r.readBytes();
+    r.readKey();
+    if (r.keyIs('method')) req.method = r.readString();
+    else if (r.keyIs('url')) req.url = r.readString();
+    else if (r.keyIs('request_uri')) req.requestUri = r.readString();
+    else if (r.keyIs('scheme')) req.scheme = r.readString();
+    else if (r.keyIs('host')) req.host = r.readString();
+    else if (r.keyIs('remote_addr')) req.remoteAddr = r.readString();
+    else if (r.keyIs('params')) {
+      req.paramsPos = r.pos;
+      r.skip();
+    } else if (r.keyIs('headers')) {
+      req.headersPos = r.pos;
+      r.skip();
+    } else if (r.keyIs('body')) req.body = r.readNil() ? null : r.readBytes();
     else r.skip();
   }
   return req;
@@ -135,10 +260,10 @@ function readResponse(r: Reader): Response {
   const res = new Response();
   const n = r.readMapHeader();
   for (let i = 0; i < n && r.error === null; i++) {
-    const k = r.readString();
-    if (k == 'status_code') res.statusCode = <i32>r.readInt();
-    else if (k == 'headers') res.headers = r.readMulti();
-    else if (k == 'body') res.body = r.readNil() ? null : r.readBytes();
+    r.readKey();
+    if (r.keyIs('status_code')) res.statusCode = <i32>r.readInt();
+    else if (r.keyIs('headers')) res.headers = r.readMulti();
+    else if (r.keyIs('body')) res.body = r.readNil() ? null : r.readBytes();
     else r.skip();
   }
   return res;
@@ -148,11 +273,11 @@ function readSpec(r: Reader): Spec {
   const s = new Spec();
   const n = r.readMapHeader();
   for (let i = 0; i < n && r.error === null; i++) {
-    const k = r.readString();
-    if (k == 'api_id') s.apiId = r.readString();
-    else if (k == 'org_id') s.orgId = r.readString();
-    else if (k == 'name') s.name = r.readString();
-    else if (k == 'config_data') {
+    r.readKey();
+    if (r.keyIs('api_id')) s.apiId = r.readString();
+    else if (r.keyIs('org_id')) s.orgId = r.readString();
+    else if (r.keyIs('name')) s.name = r.readString();
+    else if (r.keyIs('config_data')) {
       const v = r.readValue();
       if (v.kind == Kind.Map) s.configData = v;
     } else r.skip();
@@ -164,11 +289,11 @@ function readMetadata(r: Reader): Metadata {
   const m = new Metadata();
   const n = r.readMapHeader();
   for (let i = 0; i < n && r.error === null; i++) {
-    const k = r.readString();
-    if (k == 'request_id') m.requestId = r.readString();
-    else if (k == 'plugin') m.plugin = r.readString();
-    else if (k == 'version') m.version = r.readString();
-    else if (k == 'time') m.time = r.readInt();
+    r.readKey();
+    if (r.keyIs('request_id')) m.requestId = r.readString();
+    else if (r.keyIs('plugin')) m.plugin = r.readString();
+    else if (r.keyIs('version')) m.version = r.readString();
+    else if (r.keyIs('time')) m.time = r.readInt();
     else r.skip();
   }
   return m;
@@ -177,24 +302,22 @@ function readMetadata(r: Reader): Metadata {
 export function readEnvelope(buf: Uint8Array): Envelope {
   const r = new Reader(buf);
   const env = new Envelope();
+  env.reader = r;
   const n = r.readMapHeader();
   for (let i = 0; i < n && r.error === null; i++) {
-    const k = r.readString();
-    if (k == 'v') env.v = <i32>r.readInt();
-    else if (k == 'hook') env.hook = r.readString();
-    else if (k == 'request') env.request = readRequest(r);
-    else if (k == 'session') {
-      if (r.readNil()) env.session = null;
-      else {
-        const s = new SessionView();
-        s.raw = r.readValue();
-        env.session = s;
-      }
-    } else if (k == 'response') env.response = r.readNil() ? null : readResponse(r);
-    else if (k == 'record') env.record = r.readNil() ? null : r.readValue();
-    else if (k == 'spec') env.spec = readSpec(r);
-    else if (k == 'metadata') env.metadata = readMetadata(r);
-    else r.skip();
+    r.readKey();
+    if (r.keyIs('v')) env.v = <i32>r.readInt();
+    else if (r.keyIs('hook')) env.hook = r.readString();
+    else {
+      const pos = r.pos;
+      if (r.keyIs('request')) env.requestPos = pos;
+      else if (r.keyIs('session')) env.sessionPos = pos;
+      else if (r.keyIs('response')) env.responsePos = pos;
+      else if (r.keyIs('record')) env.recordPos = pos;
+      else if (r.keyIs('spec')) env.specPos = pos;
+      else if (r.keyIs('metadata')) env.metadataPos = pos;
+      r.skip();
+    }
   }
   if (r.error !== null) env.error = 'the envelope is not valid msgpack: ' + (r.error as string);
   return env;

@@ -33,12 +33,37 @@ export { Kind, Reader, Value, Writer } from './msgpack';
 export { Body, Session } from './result';
 export { base64Decode, base64Encode, jsonEscape } from './text';
 
-const REQUEST_HOOKS = 'pre auth post_auth endpoint post';
+// Hooks as bits, so checking where a helper is allowed costs one AND.
+const PRE: i32 = 1;
+const AUTH: i32 = 2;
+const POST_AUTH: i32 = 4;
+const ENDPOINT: i32 = 8;
+const POST: i32 = 16;
+const RESPONSE: i32 = 32;
+const ANALYTICS: i32 = 64;
+const REQUEST_HOOKS: i32 = PRE | AUTH | POST_AUTH | ENDPOINT | POST;
 
-function hookIn(hook: string, list: string): bool {
-  const parts = list.split(' ');
-  for (let i = 0; i < parts.length; i++) if (parts[i] == hook) return true;
-  return false;
+function hookBit(hook: string): i32 {
+  if (hook == 'pre') return PRE;
+  if (hook == 'auth') return AUTH;
+  if (hook == 'post_auth') return POST_AUTH;
+  if (hook == 'endpoint') return ENDPOINT;
+  if (hook == 'post') return POST;
+  if (hook == 'response') return RESPONSE;
+  if (hook == 'analytics') return ANALYTICS;
+  return 0;
+}
+
+function hookNames(mask: i32): string {
+  const names = new Array<string>();
+  if (mask & PRE) names.push('pre');
+  if (mask & AUTH) names.push('auth');
+  if (mask & POST_AUTH) names.push('post_auth');
+  if (mask & ENDPOINT) names.push('endpoint');
+  if (mask & POST) names.push('post');
+  if (mask & RESPONSE) names.push('response');
+  if (mask & ANALYTICS) names.push('analytics');
+  return names.join(', ');
 }
 
 /** The request: what the gateway sent, and the changes this plugin makes. */
@@ -154,7 +179,7 @@ export class ResponseApi {
 
   /** Hook: response. */
   setStatus(code: i32): void {
-    if (!this.ctx.allow('response.setStatus', 'response')) return;
+    if (!this.ctx.allow('response.setStatus', RESPONSE)) return;
     if (code < 100 || code > 599) {
       this.ctx.fail('response.setStatus: the status must be 100..599');
       return;
@@ -163,26 +188,26 @@ export class ResponseApi {
   }
   /** Replaces every value of a response header. Hook: response. */
   setHeader(name: string, value: string): void {
-    if (this.ctx.allow('response.setHeader', 'response')) putValue(this.ctx.responseChanges.setHeaders, name, value);
+    if (this.ctx.allow('response.setHeader', RESPONSE)) putValue(this.ctx.responseChanges.setHeaders, name, value);
   }
   /** Appends a value (call twice for two `Set-Cookie`). Hook: response. */
   addHeader(name: string, value: string): void {
-    if (!this.ctx.allow('response.addHeader', 'response')) return;
+    if (!this.ctx.allow('response.addHeader', RESPONSE)) return;
     const m = this.ctx.responseChanges.addHeaders;
     if (m.has(name)) m.get(name).push(value);
     else putValue(m, name, value);
   }
   /** Hook: response. */
   deleteHeader(name: string): void {
-    if (this.ctx.allow('response.deleteHeader', 'response')) this.ctx.responseChanges.deleteHeaders.push(name);
+    if (this.ctx.allow('response.deleteHeader', RESPONSE)) this.ctx.responseChanges.deleteHeaders.push(name);
   }
   /** Hook: response. */
   setBody(text: string): void {
-    if (this.ctx.allow('response.setBody', 'response')) this.ctx.responseChanges.body = Body.text(text);
+    if (this.ctx.allow('response.setBody', RESPONSE)) this.ctx.responseChanges.body = Body.text(text);
   }
   /** Hook: response. */
   setBodyBytes(bytes: Uint8Array): void {
-    if (this.ctx.allow('response.setBodyBytes', 'response')) this.ctx.responseChanges.body = new Body(bytes);
+    if (this.ctx.allow('response.setBodyBytes', RESPONSE)) this.ctx.responseChanges.body = new Body(bytes);
   }
 }
 
@@ -203,7 +228,7 @@ export class AnalyticsApi {
   }
   /** Rewrites a field. Hook: analytics. */
   set(field: string, value: Value): void {
-    if (this.ctx.allow('analytics.set', 'analytics')) this.ctx.recordChanges.set.set(field, value);
+    if (this.ctx.allow('analytics.set', ANALYTICS)) this.ctx.recordChanges.set.set(field, value);
   }
   /** Rewrites a string field. Hook: analytics. */
   setString(field: string, value: string): void {
@@ -211,11 +236,11 @@ export class AnalyticsApi {
   }
   /** Removes a field from the stored record. Hook: analytics. */
   drop(field: string): void {
-    if (this.ctx.allow('analytics.drop', 'analytics')) this.ctx.recordChanges.dropFields.push(field);
+    if (this.ctx.allow('analytics.drop', ANALYTICS)) this.ctx.recordChanges.dropFields.push(field);
   }
   /** Drops the whole record (nothing is stored). Hook: analytics. */
   dropRecord(): void {
-    if (this.ctx.allow('analytics.dropRecord', 'analytics')) this.ctx.recordChanges.drop = true;
+    if (this.ctx.allow('analytics.dropRecord', ANALYTICS)) this.ctx.recordChanges.drop = true;
   }
 }
 
@@ -255,26 +280,87 @@ export class Config {
 /** One hook call: the envelope, typed, and the result being built. */
 export class Context {
   env: Envelope;
-  config: Config;
-  request!: RequestApi;
-  response!: ResponseApi;
-  analytics!: AnalyticsApi;
-  requestChanges: RequestChanges = new RequestChanges();
-  responseChanges: ResponseChanges = new ResponseChanges();
-  recordChanges: RecordChanges = new RecordChanges();
+  private _requestChanges: RequestChanges | null = null;
+  private _responseChanges: ResponseChanges | null = null;
+  private _recordChanges: RecordChanges | null = null;
+  private hookMask: i32 = 0;
   overrides: ReturnOverrides | null = null;
   newSession: Session | null = null;
   error: string | null = null;
+  // Views are made (and their sections decoded) on first use.
+  private _config: Config | null = null;
+  private _request: RequestApi | null = null;
+  private _response: ResponseApi | null = null;
+  private _analytics: AnalyticsApi | null = null;
 
   constructor(env: Envelope) {
     this.env = env;
-    this.config = new Config(env.spec.configData);
-    this.request = new RequestApi(this, env.request);
-    const res = env.response;
-    this.response = new ResponseApi(this, res === null ? new Response() : res);
-    const rec = env.record;
-    this.analytics = new AnalyticsApi(this, rec === null ? Value.map() : rec);
+    this.hookMask = hookBit(env.hook);
     if (env.error !== null) this.fail(env.error as string);
+  }
+
+  // The changes a plugin makes, allocated on first use.
+  get requestChanges(): RequestChanges {
+    let c = this._requestChanges;
+    if (c === null) {
+      c = new RequestChanges();
+      this._requestChanges = c;
+    }
+    return c!;
+  }
+  get responseChanges(): ResponseChanges {
+    let c = this._responseChanges;
+    if (c === null) {
+      c = new ResponseChanges();
+      this._responseChanges = c;
+    }
+    return c!;
+  }
+  get recordChanges(): RecordChanges {
+    let c = this._recordChanges;
+    if (c === null) {
+      c = new RecordChanges();
+      this._recordChanges = c;
+    }
+    return c!;
+  }
+
+  get config(): Config {
+    let c = this._config;
+    if (c === null) {
+      c = new Config(this.env.spec.configData);
+      this._config = c;
+    }
+    return c!;
+  }
+
+  get request(): RequestApi {
+    let r = this._request;
+    if (r === null) {
+      r = new RequestApi(this, this.env.request);
+      this._request = r;
+    }
+    return r!;
+  }
+
+  get response(): ResponseApi {
+    let r = this._response;
+    if (r === null) {
+      const res = this.env.response;
+      r = new ResponseApi(this, res === null ? new Response() : res);
+      this._response = r;
+    }
+    return r!;
+  }
+
+  get analytics(): AnalyticsApi {
+    let a = this._analytics;
+    if (a === null) {
+      const rec = this.env.record;
+      a = new AnalyticsApi(this, rec === null ? Value.map() : rec);
+      this._analytics = a;
+    }
+    return a!;
   }
 
   /** Reads this call's envelope (one host call). */
@@ -305,9 +391,9 @@ export class Context {
   }
 
   /** True when the current hook is in `hooks`; otherwise records an error naming the helper. */
-  allow(helper: string, hooks: string): bool {
-    if (hookIn(this.env.hook, hooks)) return true;
-    this.fail(helper + ' is allowed in the ' + hooks.split(' ').join(', ') + ' hook(s), not in ' + this.env.hook);
+  allow(helper: string, hooks: i32): bool {
+    if (this.hookMask & hooks) return true;
+    this.fail(helper + ' is allowed in the ' + hookNames(hooks) + ' hook(s), not in ' + this.env.hook);
     return false;
   }
 
@@ -350,7 +436,7 @@ export class Context {
 
   /** Authenticates the request with this session. Hook: auth. */
   setSession(session: Session): void {
-    if (this.allow('setSession', 'auth')) this.newSession = session;
+    if (this.allow('setSession', AUTH)) this.newSession = session;
   }
 
   /** Fails the call on purpose (a plugin failure); nothing else is applied. Every hook. */
@@ -361,6 +447,8 @@ export class Context {
   /** Encodes the result and hands it to the gateway (one host call). Returns 0. */
   done(): i32 {
     const w = new Writer(256);
+    // A section that failed to decode on first use fails the call.
+    if (this.env.error !== null) this.fail(this.env.error as string);
     const err = this.error;
     if (err !== null) {
       w.mapHeader(1);
@@ -368,11 +456,14 @@ export class Context {
       w.str(err);
     } else {
       let n = 0;
-      const hasRequest = !this.requestChanges.isEmpty();
+      const rc = this._requestChanges;
+      const sc = this._responseChanges;
+      const dc = this._recordChanges;
+      const hasRequest = rc !== null && !rc.isEmpty();
       const overrides = this.overrides;
       const session = this.newSession;
-      const hasResponse = !this.responseChanges.isEmpty();
-      const hasRecord = !this.recordChanges.isEmpty();
+      const hasResponse = sc !== null && !sc.isEmpty();
+      const hasRecord = dc !== null && !dc.isEmpty();
       if (hasRequest) n++;
       if (overrides !== null) n++;
       if (session !== null) n++;
@@ -382,7 +473,7 @@ export class Context {
       w.mapHeader(n);
       if (hasRequest) {
         w.str('request');
-        this.requestChanges.write(w);
+        rc!.write(w);
       }
       if (overrides !== null) {
         w.str('return_overrides');
@@ -394,11 +485,11 @@ export class Context {
       }
       if (hasResponse) {
         w.str('response');
-        this.responseChanges.write(w);
+        sc!.write(w);
       }
       if (hasRecord) {
         w.str('record');
-        this.recordChanges.write(w);
+        dc!.write(w);
       }
     }
     output_write(w.buf.dataStart, w.len);

@@ -272,6 +272,29 @@ export class Reader {
     return -1;
   }
 
+  /** Start and length of the string just read by readKey(). */
+  keyStart: i32 = 0;
+  keyLen: i32 = 0;
+
+  /** Reads a map key without decoding it; compare it with keyIs(). */
+  readKey(): void {
+    const n = this.strLen();
+    this.keyStart = this.pos;
+    this.keyLen = n < 0 ? 0 : n;
+    if (n > 0) this.advance(n);
+  }
+
+  /** True when the key readKey() read is exactly `ascii`. */
+  keyIs(ascii: string): bool {
+    const n = ascii.length;
+    if (n != this.keyLen) return false;
+    const base = this.buf.dataStart + <usize>this.keyStart;
+    for (let i = 0; i < n; i++) {
+      if (<i32>load<u8>(base + <usize>i) != <i32>ascii.charCodeAt(i)) return false;
+    }
+    return true;
+  }
+
   readString(): string {
     const n = this.strLen();
     if (n < 0 || !this.need(n)) return '';
@@ -404,8 +427,88 @@ export class Reader {
     return Value.nil();
   }
 
-  skip(): void {
-    this.readValue();
+  /** Steps over one value of any type without decoding it (no allocation). */
+  skip(depth: i32 = 0): void {
+    if (depth > 64) {
+      this.fail('nesting deeper than 64');
+      return;
+    }
+    const b = this.u8();
+    if (this.error !== null) return;
+    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) return;
+    if ((b & 0xe0) == 0xa0) {
+      this.advance(<i32>(b & 0x1f));
+      return;
+    }
+    if ((b & 0xf0) == 0x90) {
+      this.skipN(<i32>(b & 0x0f), depth);
+      return;
+    }
+    if ((b & 0xf0) == 0x80) {
+      this.skipN(<i32>(b & 0x0f) * 2, depth);
+      return;
+    }
+    switch (b) {
+      case 0xcc:
+      case 0xd0:
+        this.advance(1);
+        return;
+      case 0xcd:
+      case 0xd1:
+        this.advance(2);
+        return;
+      case 0xce:
+      case 0xd2:
+      case 0xca:
+        this.advance(4);
+        return;
+      case 0xcf:
+      case 0xd3:
+      case 0xcb:
+        this.advance(8);
+        return;
+      case 0xd9:
+      case 0xc4:
+        this.advance(<i32>this.u8());
+        return;
+      case 0xda:
+      case 0xc5:
+        this.advance(<i32>this.be16());
+        return;
+      case 0xdb:
+      case 0xc6:
+        this.advance(<i32>this.be32());
+        return;
+      case 0xdc:
+        this.skipN(<i32>this.be16(), depth);
+        return;
+      case 0xdd:
+        this.skipN(this.checkedCount(this.be32()), depth);
+        return;
+      case 0xde:
+        this.skipN(<i32>this.be16() * 2, depth);
+        return;
+      case 0xdf:
+        this.skipN(this.checkedCount(this.be32()) * 2, depth);
+        return;
+    }
+    this.pos--;
+    this.fail('unsupported msgpack type 0x' + b.toString(16));
+  }
+
+  private advance(n: i32): void {
+    if (this.need(n)) this.pos += n;
+  }
+
+  private skipN(n: i32, depth: i32): void {
+    for (let i = 0; i < n && this.error === null; i++) this.skip(depth + 1);
+  }
+
+  /** A reader over the same bytes, starting at `pos`. */
+  at(pos: i32): Reader {
+    const r = new Reader(this.buf);
+    r.pos = pos;
+    return r;
   }
 }
 

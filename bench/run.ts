@@ -1,0 +1,301 @@
+/**
+ * The benchmark suite: wasmgate against its peers and its own limits, in
+ * one run. The upstream and every system under test run in their own
+ * processes; autocannon drives them for a fixed time after a warm-up, in
+ * several rounds interleaved (A B C … A B C …) so drift cancels; medians
+ * and the ratios within this run are reported.
+ *
+ *   npm run bench -- [--duration 5] [--rounds 3] [--connections 50] [--only a,b] [--json FILE] [--no-write]
+ */
+import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
+import { appendFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import autocannon from 'autocannon';
+
+const args = process.argv.slice(2);
+const flag = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
+};
+const DURATION = Number(flag('duration', '5'));
+const ROUNDS = Number(flag('rounds', '3'));
+const CONNECTIONS = Number(flag('connections', '50'));
+const ONLY = flag('only', '').split(',').filter(Boolean);
+const JSON_FILE = flag('json', '');
+const WRITE = !args.includes('--no-write');
+const HERE = import.meta.dirname;
+
+interface Target {
+  name: string;
+  port: number;
+  proc: ChildProcess | null;
+}
+
+function start(script: string, argv: string[], tsx = false): Promise<Target & { proc: ChildProcess }> {
+  return new Promise((resolvePort, reject) => {
+    const proc = fork(join(HERE, script), argv, {
+      execArgv: tsx ? ['--import', 'tsx'] : [],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    proc.once('message', (m: { port: number }) => resolvePort({ name: script, port: m.port, proc }));
+    proc.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+}
+
+async function startNginx(upstreamPort: number): Promise<Target | null> {
+  try {
+    execFileSync('nginx', ['-v'], { stdio: 'ignore' });
+  } catch {
+    return null;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'wasmgate-nginx-'));
+  const { createServer } = await import('node:net');
+  const port = await new Promise<number>((r) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => r(p));
+    });
+  });
+  await writeFile(
+    join(dir, 'nginx.conf'),
+    `worker_processes 1; pid ${dir}/nginx.pid; error_log stderr error; daemon off;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
+  upstream up { server 127.0.0.1:${upstreamPort}; keepalive 64; }
+  server { listen 127.0.0.1:${port}; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+}`,
+  );
+  const proc = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+  for (let i = 0; i < 50; i++) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`);
+      return { name: 'nginx', port, proc };
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  proc.kill();
+  return null;
+}
+
+interface Scenario {
+  name: string;
+  label: string;
+  target: 'upstream' | 'gateway' | 'fastify' | 'nginx';
+  path: string;
+  headers?: Record<string, string>;
+  method?: string;
+  body?: string;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'direct', label: 'direct upstream (the limit)', target: 'upstream', path: '/x' },
+  { name: 'nginx', label: 'nginx, 1 worker, keepalive upstream', target: 'nginx', path: '/x' },
+  { name: 'fastify-proxy', label: 'fastify + @fastify/http-proxy', target: 'fastify', path: '/x' },
+  { name: 'passthrough', label: 'wasmgate keyless passthrough', target: 'gateway', path: '/passthrough/x' },
+  {
+    name: 'key',
+    label: 'wasmgate built-in key auth',
+    target: 'gateway',
+    path: '/key/x',
+    headers: { authorization: 'bench-key' },
+  },
+  {
+    name: 'custom-auth',
+    label: 'wasmgate custom auth plugin, ID-extractor hits',
+    target: 'gateway',
+    path: '/custom-auth/x',
+    headers: { authorization: 'Bearer bench-token' },
+  },
+  {
+    name: 'hooks4',
+    label: 'wasmgate 4 trivial plugins (pre, post-auth, post, response; TypeScript kit)',
+    target: 'gateway',
+    path: '/hooks4/x',
+  },
+  {
+    name: 'hooks4-wat',
+    label: 'wasmgate 4 trivial plugins (3 minimal WAT + 1 kit)',
+    target: 'gateway',
+    path: '/hooks4-wat/x',
+  },
+  {
+    name: 'all-hooks',
+    label: 'wasmgate all request and response hooks (TypeScript examples; analytics recording not built yet)',
+    target: 'gateway',
+    path: '/all-hooks/x',
+  },
+  {
+    name: 'body10k',
+    label: 'wasmgate 10 KB body through a body-reading plugin',
+    target: 'gateway',
+    path: '/body10k/x',
+    method: 'POST',
+    body: 'b'.repeat(10 * 1024),
+  },
+  {
+    name: 'endpoint',
+    label: 'wasmgate endpoint plugin answering itself (no upstream)',
+    target: 'gateway',
+    path: '/endpoint/hello?name=bench',
+  },
+];
+
+interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+function run(url: string, s: Scenario, seconds: number): Promise<Sample> {
+  return new Promise((res, rej) => {
+    autocannon(
+      {
+        url,
+        connections: CONNECTIONS,
+        duration: seconds,
+        method: (s.method ?? 'GET') as 'GET',
+        headers: s.headers,
+        body: s.body,
+      },
+      (err, r) => {
+        if (err) return rej(err);
+        res({
+          rps: r.requests.average,
+          p50: r.latency.p50,
+          p99: r.latency.p99,
+          errors: r.errors + r.timeouts + r.non2xx,
+        });
+      },
+    );
+  });
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+const upstream = await start('upstream.mjs', []);
+const targets: Record<string, Target | null> = { upstream };
+targets.gateway = await start('gateway-sut.ts', [String(upstream.port)], true);
+targets.fastify = await start('fastify-proxy.mjs', [String(upstream.port)]).catch(() => null);
+targets.nginx = await startNginx(upstream.port);
+
+const chosen = SCENARIOS.filter((s) => (ONLY.length === 0 || ONLY.includes(s.name)) && targets[s.target]);
+const skipped = SCENARIOS.filter((s) => !targets[s.target]).map((s) => `${s.name} (${s.target} not available here)`);
+const samples = new Map<string, Sample[]>();
+try {
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const s of chosen) {
+      const url = `http://127.0.0.1:${targets[s.target]!.port}${s.path}`;
+      await run(url, s, 1); // warm-up
+      const sample = await run(url, s, DURATION);
+      (samples.get(s.name) ?? samples.set(s.name, []).get(s.name)!).push(sample);
+      process.stderr.write(
+        `round ${round} ${s.name}: ${Math.round(sample.rps)} req/s, p99 ${sample.p99} ms, errors ${sample.errors}\n`,
+      );
+    }
+  }
+
+  // Fixed rate: latency added by the gateway with all hooks vs direct, at 1,000 requests/s.
+  const fixed: Record<string, Sample> = {};
+  for (const s of chosen.filter((x) => x.name === 'direct' || x.name === 'all-hooks')) {
+    const url = `http://127.0.0.1:${targets[s.target]!.port}${s.path}`;
+    fixed[s.name] = await new Promise<Sample>((res, rej) =>
+      autocannon({ url, connections: 10, duration: DURATION, overallRate: 1000 }, (err, r) =>
+        err
+          ? rej(err)
+          : res({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx }),
+      ),
+    );
+  }
+
+  const result = chosen.map((s) => {
+    const xs = samples.get(s.name)!;
+    return {
+      name: s.name,
+      label: s.label,
+      rps: median(xs.map((x) => x.rps)),
+      p50: median(xs.map((x) => x.p50)),
+      p99: median(xs.map((x) => x.p99)),
+      errors: xs.reduce((n, x) => n + x.errors, 0),
+    };
+  });
+  const by = (n: string) => result.find((r) => r.name === n);
+  const ratio = (a: string, b: string) => (by(a) && by(b) ? by(a)!.rps / by(b)!.rps : null);
+  const targetsMet = [
+    ['keyless passthrough ÷ fastify + @fastify/http-proxy', ratio('passthrough', 'fastify-proxy'), 1.2],
+    ['keyless passthrough ÷ nginx (1 worker)', ratio('passthrough', 'nginx'), 0.6],
+    ['4 trivial plugins (kit) ÷ passthrough', ratio('hooks4', 'passthrough'), 0.75],
+    ['4 trivial plugins (minimal WAT ×3) ÷ passthrough', ratio('hooks4-wat', 'passthrough'), 0.75],
+    ['all hooks ÷ passthrough (target is with analytics)', ratio('all-hooks', 'passthrough'), 0.65],
+    ['custom auth (ID-extractor hits) ÷ built-in key auth', ratio('custom-auth', 'key'), 0.9],
+  ] as const;
+
+  const date = new Date().toISOString().slice(0, 10);
+  const lines = [
+    `\n## Benchmark suite — ${date}\n`,
+    `Machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}. Command: \`npm run bench -- ${args.join(' ')}\`. autocannon ${CONNECTIONS} connections, ${DURATION} s per sample after a 1 s warm-up, ${ROUNDS} interleaved rounds; medians.${skipped.length ? ` Skipped: ${skipped.join(', ')}.` : ''}\n`,
+    '| scenario | req/s | p50 ms | p99 ms | errors |',
+    '|---|---|---|---|---|',
+    ...result.map((r) => `| ${r.label} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} |`),
+    '',
+    '| ratio (same run) | measured | target | met |',
+    '|---|---|---|---|',
+    ...targetsMet
+      .filter(([, v]) => v !== null)
+      .map(([label, v, t]) => `| ${label} | ${v!.toFixed(2)} | ≥ ${t} | ${v! >= t ? 'yes' : '**no**'} |`),
+  ];
+  if (fixed.direct && fixed['all-hooks']) {
+    lines.push(
+      '',
+      `Fixed rate, 1,000 req/s: direct p50 ${fixed.direct.p50} ms / p99 ${fixed.direct.p99} ms; wasmgate with all hooks p50 ${fixed['all-hooks'].p50} ms / p99 ${fixed['all-hooks'].p99} ms — added p50 ${(fixed['all-hooks'].p50 - fixed.direct.p50).toFixed(2)} ms, p99 ${(fixed['all-hooks'].p99 - fixed.direct.p99).toFixed(2)} ms.`,
+    );
+  }
+  const text = `${lines.join('\n')}\n`;
+  console.log(text);
+  if (WRITE) {
+    await appendFile(join(HERE, 'RESULTS.md'), text);
+    await mkdir(join(HERE, 'results'), { recursive: true });
+    await writeFile(join(HERE, 'results', 'latest.svg'), chart(result));
+  }
+  if (JSON_FILE)
+    await writeFile(
+      resolve(JSON_FILE),
+      JSON.stringify(
+        {
+          date,
+          machine: { cpus: cpus().length, node: process.version },
+          result,
+          fixed,
+          ratios: Object.fromEntries(targetsMet.map(([l, v, t]) => [l, { measured: v, target: t }])),
+        },
+        null,
+        2,
+      ),
+    );
+} finally {
+  for (const t of Object.values(targets)) t?.proc?.kill();
+}
+
+function chart(rows: { label: string; rps: number }[]): string {
+  const max = Math.max(...rows.map((r) => r.rps));
+  const barH = 22;
+  const width = 900;
+  const labelW = 430;
+  const h = rows.length * (barH + 8) + 40;
+  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const bars = rows
+    .map((r, i) => {
+      const y = 30 + i * (barH + 8);
+      const w = Math.max(1, ((width - labelW - 80) * r.rps) / max);
+      return `<text x="${labelW - 8}" y="${y + 15}" text-anchor="end" font-size="12">${esc(r.label)}</text><rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="#3b82f6"/><text x="${labelW + w + 6}" y="${y + 15}" font-size="12">${Math.round(r.rps)}</text>`;
+    })
+    .join('\n');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${h}" font-family="sans-serif"><text x="10" y="18" font-size="14" font-weight="bold">requests/s per scenario (higher is better)</text>\n${bars}\n</svg>\n`;
+}

@@ -1,0 +1,25 @@
+// The benchmark upstream: node:http answering every request with the same
+// ~200-byte JSON body, keep-alive. Runs in its own process.
+import { createServer } from 'node:http';
+
+const body = Buffer.from(
+  JSON.stringify({
+    ok: true,
+    service: 'bench-upstream',
+    items: [1, 2, 3, 4, 5, 6, 7, 8],
+    message: 'a fixed reply of about two hundred bytes for every request',
+    padding: 'x'.repeat(40),
+  }),
+);
+const server = createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+    res.end(body);
+  });
+});
+server.keepAliveTimeout = 60_000;
+server.listen(Number(process.argv[2] ?? 0), '127.0.0.1', () => {
+  process.send?.({ port: server.address().port });
+  if (!process.send) console.log(server.address().port);
+});
