@@ -162,7 +162,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<TestGatew
   const logger = createLogger(settings.logLevel);
   const store = await openStore(settings, logger);
   const gateway = createGateway(settings, store, logger);
-  await gateway.reloadPolicies();
+  await gateway.reloadPolicies().catch(() => {});
   try {
     const examples = opts.plugins?.some((p) => p !== 'probe') ? await buildTsExamples() : null;
     for (const name of opts.plugins ?? []) {
