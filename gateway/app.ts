@@ -54,7 +54,14 @@ export async function openStore(settings: Readonly<Settings>, logger?: Logger): 
     });
     // Wait briefly for the first connection; a Redis that is down at start is
     // reported (readiness 503, authenticated requests 503) and retried, never replaced by memory.
-    await store.connected(3_000).catch((err: Error) => logger?.error({ store: store.kind, err: err.message }, 'redis unavailable at start; retrying in the background'));
+    await store
+      .connected(3_000)
+      .catch((err: Error) =>
+        logger?.error(
+          { store: store.kind, err: err.message },
+          'redis unavailable at start; retrying in the background',
+        ),
+      );
     return store;
   }
   return MemoryStore.open(settings.dataDir);

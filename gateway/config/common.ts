@@ -129,6 +129,10 @@ export function idExtractor(
     p.add(`${field}.extract_with`, 'must be one of "value", "regex", "xpath"');
     return null;
   }
+  if (how === 'xpath') {
+    p.add(`${field}.extract_with`, '"xpath" is not supported by wasmgate; use "value" or "regex"');
+    return null;
+  }
   if (how === 'regex') {
     if (!raw.regex) {
       p.add(`${field}.extractor_config.regex_expression`, 'is required when extract_with is "regex"');

@@ -52,8 +52,13 @@ function regexFor(source: string): RegExp {
   return re;
 }
 
-/** The id the extractor finds in this request, or null (the auth plugin then runs). */
-export function extractId(ctx: RequestContext, spec: IdExtractorSpec): string | null {
+/**
+ * What the extractor finds in this request: the full source value (the
+ * cache key covers all of it, never just a regex sub-match, so one
+ * credential can never stand in for another) and the extracted id; null
+ * when the request carries no credential there.
+ */
+export function extractCredential(ctx: RequestContext, spec: IdExtractorSpec): { source: string; id: string } | null {
   let raw: string | null = null;
   if (spec.from === 'header') {
     raw = ctx.headers[spec.name.toLowerCase()]?.[0] ?? null;
@@ -66,11 +71,10 @@ export function extractId(ctx: RequestContext, spec: IdExtractorSpec): string | 
     raw = ctx.body ? Buffer.from(ctx.body).toString('utf8') : null;
   }
   if (!raw) return null;
-  if (spec.with === 'value') return raw;
   if (spec.with === 'regex' && spec.regex) {
     const m = regexFor(spec.regex).exec(raw);
-    return m?.[spec.regexMatchIndex ?? 0] ?? null;
+    const id = m?.[spec.regexMatchIndex ?? 0];
+    return id ? { source: raw, id } : null;
   }
-  // xpath extraction is not supported; the plugin runs every time.
-  return null;
+  return { source: raw, id: raw };
 }

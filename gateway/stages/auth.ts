@@ -14,7 +14,7 @@ import { CONTINUE, type Outcome } from '../chain/outcome.ts';
 import type { ApiSpec, AuthSpec } from '../config/api-spec.ts';
 import type { RequestContext } from '../context.ts';
 import { HttpError } from '../http-error.ts';
-import { extractId, hashKey, keyFromRequest, stripBearer } from '../sessions/credentials.ts';
+import { extractCredential, hashKey, keyFromRequest } from '../sessions/credentials.ts';
 import type { Policy } from '../sessions/policies.ts';
 import { type Store, StoreUnavailableError } from '../store/store.ts';
 import { applyRequestChanges, type BoundPlugin, buildEnvelope, callPlugin, overridesToOutcome } from './plugin.ts';
@@ -74,21 +74,26 @@ function customAuth(
   const extractor = auth.idExtractor;
   return async (ctx: RequestContext): Promise<Outcome> => {
     const now = Math.floor(Date.now() / 1000);
-    let idHash: string | null = null;
+    let cacheKey: string | null = null;
     if (extractor) {
-      const id =
-        extractor.from === 'header' && extractor.with === 'value'
-          ? stripOrNull(ctx.headers[extractor.name.toLowerCase()]?.[0])
-          : extractId(ctx, extractor);
-      if (id) {
-        idHash = hashKey(`${api.id}\0${id}`);
-        const cached = await fromStore(() => deps.store.getCachedSession(api.id, idHash!));
-        if (cached && (cached.id_extractor_deadline ?? 0) > now) {
-          ctx.session = cached;
-          ctx.sessionKey = sessionKeyOf(cached, idHash);
-          ctx.authCacheHit = true;
-          return CONTINUE;
-        }
+      const credential = extractCredential(ctx, extractor);
+      if (!credential) {
+        throw new HttpError(
+          401,
+          'auth_missing',
+          {},
+          { message: `no credential in the ${extractor.from} ${extractor.name}` },
+        );
+      }
+      // The whole source value and the API: a sub-match alone never keys the cache.
+      cacheKey = hashKey(`${api.id}\0${credential.source}`);
+      const key = cacheKey;
+      const cached = await fromStore(() => deps.store.getCachedSession(api.id, key));
+      if (cached && (cached.id_extractor_deadline ?? 0) > now) {
+        ctx.session = cached;
+        ctx.sessionKey = tokenKey(cached);
+        ctx.authCacheHit = true;
+        return CONTINUE;
       }
     }
     const result = await callPlugin(ctx, api, plugin, buildEnvelope(ctx, api, plugin, 'auth'));
@@ -97,31 +102,34 @@ function customAuth(
     if (result.return_overrides) return overridesToOutcome(result.return_overrides);
     const session = result.session;
     if (!session) throw new HttpError(403, 'access_denied', {}, { message: 'the auth plugin returned no session' });
-    const credential = ctx.headers[auth.headerName]?.[0];
-    ctx.session = session;
-    ctx.sessionKey = sessionKeyOf(
-      session,
-      idHash ?? (credential ? hashKey(`${api.id}\0${stripBearer(credential)}`) : null),
-    );
-    const deadline = session.id_extractor_deadline ?? 0;
-    if (idHash && deadline > now) {
-      await fromStore(() =>
-        deps.store.putCachedSession(api.id, idHash!, session, Math.min(deadline - now, 86_400 * 30)),
+    const key = tokenKey(session);
+    // Tyk keys a plugin's session by metadata.token: without one, nothing can track its limits.
+    if (!key)
+      throw new HttpError(
+        403,
+        'session_without_token',
+        {},
+        { message: 'the auth plugin returned a session without metadata.token' },
       );
+    ctx.session = session;
+    ctx.sessionKey = key;
+    // The session is kept under its token; a different `last_updated` (or none stored yet) replaces it.
+    const stored = await fromStore(() => deps.store.getSession(key));
+    if (!stored || stored.last_updated !== session.last_updated) {
+      const ttl = session.expires && session.expires > now ? session.expires - now : 0;
+      await fromStore(() => deps.store.putSession(key, session, ttl));
+    }
+    const deadline = session.id_extractor_deadline ?? 0;
+    if (cacheKey && deadline > now) {
+      const k = cacheKey;
+      await fromStore(() => deps.store.putCachedSession(api.id, k, session, Math.min(deadline - now, 86_400 * 30)));
     }
     return CONTINUE;
   };
 }
 
-function stripOrNull(v: string | undefined): string | null {
-  return v ? v : null;
-}
-
-/**
- * The key a plugin session's counters live under: Tyk keys sessions by
- * `metadata.token` when the plugin sets it, else by the credential.
- */
-function sessionKeyOf(session: SessionRecord, fallback: string | null): string | null {
+/** The key a plugin session's counters and copy live under: its metadata.token, hashed. */
+function tokenKey(session: SessionRecord): string | null {
   const token = session.metadata?.token;
-  return typeof token === 'string' && token ? hashKey(token) : fallback;
+  return typeof token === 'string' && token ? hashKey(`token\0${token}`) : null;
 }

@@ -211,6 +211,19 @@ describe('validation names the field and the rule', () => {
         rule: /not a valid regular expression/,
       },
     ],
+    [
+      'xpath extractor',
+      minimal({
+        use_keyless: false,
+        enable_coprocess_auth: true,
+        custom_middleware: {
+          driver: 'wasm',
+          auth_check: { name: 'a', path: 'p@1' },
+          id_extractor: { extract_from: 'body', extract_with: 'xpath', extractor_config: { xpath_expression: '//id' } },
+        },
+      }),
+      { field: 'custom_middleware.id_extractor.extract_with', rule: /xpath.*not supported/ },
+    ],
     ['config_data type', minimal({ config_data: [1] }), { field: 'config_data', rule: /must be object/ }],
     [
       'go_plugin method',

@@ -4,21 +4,32 @@
  * and on a real redis-server shared by two gateway nodes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CallEvent } from '../../runtime/index.ts';
 import { hashKey } from '../../gateway/sessions/credentials.ts';
+import type { CallEvent } from '../../runtime/index.ts';
 import { classicApi, startGateway, startUpstream, type TestGateway, type Upstream } from '../harness/gateway.ts';
 import { RedisServer, redisAvailable } from '../harness/redis.ts';
 
 const redis = redisAvailable();
 let up: Upstream;
 
-const keyApi = (id: string, extra: Record<string, unknown> = {}) => classicApi(id, up.url, { use_keyless: false, ...extra });
-const customAuth = (id: string, config: Record<string, unknown>, extractor = true) => ({
+const keyApi = (id: string, extra: Record<string, unknown> = {}) =>
+  classicApi(id, up.url, { use_keyless: false, ...extra });
+const VALUE_EXTRACTOR = {
+  extract_from: 'header',
+  extract_with: 'value',
+  extractor_config: { header_name: 'Authorization' },
+};
+const customAuth = (
+  id: string,
+  config: Record<string, unknown>,
+  extractor: Record<string, unknown> | false = VALUE_EXTRACTOR,
+  fn = 'auth_ok',
+) => ({
   ...classicApi(id, up.url, { use_keyless: false, enable_coprocess_auth: true, config_data: config }),
   custom_middleware: {
     driver: 'wasm',
-    auth_check: { name: 'auth_ok', path: 'probe@1.0.0' },
-    ...(extractor ? { id_extractor: { extract_from: 'header', extract_with: 'value', extractor_config: { header_name: 'Authorization' } } } : {}),
+    auth_check: { name: fn, path: 'probe@1.0.0' },
+    ...(extractor ? { id_extractor: extractor } : {}),
   },
 });
 
@@ -47,10 +58,24 @@ describe('on the embedded store', () => {
         customAuth('uncached', {}),
         customAuth('limited', { rate: 2, per: 60 }, false),
         customAuth('quota', { quota_max: 2 }, false),
+        customAuth(
+          'regex',
+          { cache_seconds: 60 },
+          {
+            extract_from: 'header',
+            extract_with: 'regex',
+            extractor_config: { header_name: 'X-Id', regex_expression: '[^-]+$', regex_match_index: 0 },
+          },
+        ),
+        customAuth('notoken', {}, false, 'auth_no_token'),
       ],
     });
     gw.gateway.runtime.onCall = (e) => calls.push(e);
-    await gw.gateway.store.putDoc('policies', 'gold', JSON.stringify({ rate: 2, per: 60, quota_max: -1, access_rights: { keyed: { api_id: 'keyed' } } }));
+    await gw.gateway.store.putDoc(
+      'policies',
+      'gold',
+      JSON.stringify({ rate: 2, per: 60, quota_max: -1, access_rights: { keyed: { api_id: 'keyed' } } }),
+    );
     await gw.gateway.reloadPolicies();
   }, 300_000);
   afterAll(async () => {
@@ -93,9 +118,13 @@ describe('on the embedded store', () => {
   });
 
   it('enforces access rights per API and per path and method', async () => {
-    await put('k-rights', { access_rights: { keyed: { api_id: 'keyed', allowed_urls: [{ url: '/items/{id}', methods: ['GET'] }] } } });
+    await put('k-rights', {
+      access_rights: { keyed: { api_id: 'keyed', allowed_urls: [{ url: '/items/{id}', methods: ['GET'] }] } },
+    });
     expect((await get('/keyed/items/7', 'k-rights')).status).toBe(200);
-    expect((await fetch(`${gw.url}/keyed/items/7`, { method: 'DELETE', headers: { authorization: 'k-rights' } })).status).toBe(403);
+    expect(
+      (await fetch(`${gw.url}/keyed/items/7`, { method: 'DELETE', headers: { authorization: 'k-rights' } })).status,
+    ).toBe(403);
     expect((await get('/keyed/other', 'k-rights')).status).toBe(403);
     expect((await get('/other/items/7', 'k-rights')).status).toBe(403);
   });
@@ -110,7 +139,7 @@ describe('on the embedded store', () => {
     expect((await limited.json()).error).toBe('rate_limited');
   });
 
-  it('counts a quota with Tyk\'s X-RateLimit headers, then 403', async () => {
+  it("counts a quota with Tyk's X-RateLimit headers, then 403", async () => {
     await put('k-quota', { quota_max: 3, quota_remaining: 3, quota_renewal_rate: 3600 });
     const remaining = [];
     for (let i = 0; i < 3; i++) {
@@ -127,7 +156,7 @@ describe('on the embedded store', () => {
     expect(over.headers.get('x-ratelimit-remaining')).toBe('0');
   });
 
-  it('applies policies: the policy\'s rate limit and access rights replace the key\'s own', async () => {
+  it("applies policies: the policy's rate limit and access rights replace the key's own", async () => {
     await put('k-gold', { apply_policies: ['gold'], rate: 1000, per: 1 });
     const statuses = [];
     for (let i = 0; i < 3; i++) statuses.push((await get('/keyed/x', 'k-gold')).status);
@@ -139,7 +168,7 @@ describe('on the embedded store', () => {
 
   const authCalls = (api: string) => calls.filter((c) => c.apiId === api && c.exportName === 'auth_ok').length;
 
-  it('the ID extractor caches the plugin\'s session until its deadline: the plugin runs once per credential', async () => {
+  it("the ID extractor caches the plugin's session until its deadline: the plugin runs once per credential", async () => {
     for (let i = 0; i < 3; i++) expect((await get('/cached/x', 'cred-a')).status).toBe(200);
     expect(authCalls('cached')).toBe(1);
     expect((await get('/cached/x', 'cred-b')).status).toBe(200);
@@ -160,6 +189,34 @@ describe('on the embedded store', () => {
   it('without a deadline the plugin runs on every request', async () => {
     for (let i = 0; i < 3; i++) await (await get('/uncached/x', 'cred-u')).text();
     expect(authCalls('uncached')).toBe(3);
+  });
+
+  it('regex extraction: the cache key is the whole credential, never just the sub-match', async () => {
+    const h = (v: string) => fetch(`${gw.url}/regex/x`, { headers: { 'x-id': v } });
+    expect((await h('prefix-d28e17f7')).status).toBe(200);
+    expect((await h('prefix-d28e17f7')).status).toBe(200);
+    expect(authCalls('regex')).toBe(1);
+    // Same sub-match ("d28e17f7"), different credential: the plugin must decide again.
+    expect((await h('other-d28e17f7')).status).toBe(200);
+    expect(authCalls('regex')).toBe(2);
+    // No credential where the extractor looks: 401 before the plugin runs.
+    const missing = await fetch(`${gw.url}/regex/x`);
+    expect(missing.status).toBe(401);
+    expect((await missing.json()).error).toBe('auth_missing');
+    expect(authCalls('regex')).toBe(2);
+  });
+
+  it('a plugin session without metadata.token is refused with a clear error', async () => {
+    const res = await get('/notoken/x', 'whatever');
+    expect(res.status).toBe(403);
+    expect((await res.json()).error).toBe('session_without_token');
+  });
+
+  it('keeps the plugin session under its token', async () => {
+    await (await get('/uncached/x', 'cred-kept')).text();
+    expect(await gw.gateway.store.getSession(hashKey('token\0cred-kept'))).toMatchObject({
+      metadata: { token: 'cred-kept', user: 'probe' },
+    });
   });
 
   it('rate limits and quotas apply to plugin sessions, keyed by metadata.token', async () => {
@@ -196,7 +253,11 @@ describe.skipIf(!redis.ok)('on Redis, two gateway nodes', () => {
   });
 
   it('1,000 parallel requests against a quota of 100 across two nodes: exactly 100 succeed', async () => {
-    await a.gateway.store.putSession(hashKey('q100'), { quota_max: 100, quota_remaining: 100, quota_renewal_rate: 3600 }, 0);
+    await a.gateway.store.putSession(
+      hashKey('q100'),
+      { quota_max: 100, quota_remaining: 100, quota_renewal_rate: 3600 },
+      0,
+    );
     const results = await Promise.all(
       Array.from({ length: 1000 }, (_, i) =>
         fetch(`${(i % 2 ? a : b).url}/keyed/x`, { headers: { authorization: 'q100' } }).then(async (r) => {
