@@ -5,10 +5,12 @@
  * `wasmgate start` and the integration tests both start gateways this way.
  */
 
+import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createAdminServer } from './admin/server.ts';
 import type { ApiSpec } from './config/api-spec.ts';
 import { loadDefinitionsDir, parseApiDefinition } from './config/load.ts';
 import { normalisePath } from './config/paths.ts';
@@ -28,6 +30,10 @@ export const TS_EXAMPLES_DIR = resolve(here, '..', 'plugins-examples', 'ts');
 export interface App {
   readonly gateway: Gateway;
   readonly port: number;
+  /** The admin API's port. */
+  readonly adminPort: number;
+  /** The admin secret when none was configured (generated at start); null when configured. */
+  readonly generatedSecret: string | null;
   /** Where the demo upstream listens, when the demo runs. */
   readonly demoUpstreamPort: number | null;
   close(graceMs?: number): Promise<void>;
@@ -125,13 +131,45 @@ export async function startApp(settings: Readonly<Settings>, logger?: Logger): P
     const loaded = [];
     for (const { spec, baseDir } of specs) loaded.push(...(await gateway.load([spec], baseDir)));
     gateway.swap(loaded);
+
+    // What the admin API stored: plugins first, then the APIs that use them.
+    const dataDir = resolve(settings.dataDir);
+    const reloadAll = () => restoreFromStore(gateway, store, dataDir, logger);
+    await reloadAll();
+
+    // The admin secret: configured, or generated and printed (never in production).
+    let secret = settings.adminSecret;
+    let generatedSecret: string | null = null;
+    if (!secret) {
+      if (settings.production)
+        throw new Error(
+          'production mode needs an admin secret (adminSecret / WASMGATE_ADMIN_SECRET); refusing to start without one',
+        );
+      secret = generatedSecret = randomBytes(24).toString('base64url');
+    }
+    const notice = `reload:${randomBytes(6).toString('hex')}`;
+    let pending: Promise<void> | null = null;
+    await store
+      .subscribe((message) => {
+        if (!message.startsWith('reload') || message === notice || pending) return;
+        pending = reloadAll()
+          .catch((err: Error) => logger?.error({ err: err.message }, 'reload from the store failed'))
+          .finally(() => (pending = null));
+      })
+      .catch((err: Error) => logger?.error({ err: err.message }, 'cannot subscribe to reload notices'));
+    const admin = createAdminServer({ gateway, store, secret, baseDir: dataDir, reloadAll, notice });
+    await admin.listen({ host: settings.adminHost, port: settings.adminPort });
+    const adminPort = (admin.server.address() as { port: number }).port;
     const { port } = await gateway.listen();
     const demoPort = demo ? ((demo.address() as { port: number }).port ?? null) : null;
     return {
       gateway,
       port,
+      adminPort,
+      generatedSecret,
       demoUpstreamPort: demoPort,
       close: async (graceMs?: number) => {
+        await admin.close();
         await gateway.close(graceMs);
         if (demo) await new Promise<void>((r) => demo!.close(() => r()));
       },
@@ -142,3 +180,58 @@ export async function startApp(settings: Readonly<Settings>, logger?: Logger): P
     throw err;
   }
 }
+
+/**
+ * Applies what the store holds: every uploaded plugin version not yet
+ * registered, then every stored API definition (each loads on its own; one
+ * that fails is logged and the running version, if any, keeps serving).
+ */
+export async function restoreFromStore(
+  gateway: Gateway,
+  store: Store,
+  baseDir: string,
+  logger?: Logger,
+): Promise<void> {
+  await gateway.reloadPolicies();
+  for (const [id, json] of await store.listDocs('plugins')) {
+    try {
+      const meta = JSON.parse(json) as {
+        name: string;
+        version: string;
+        source_sha256: string;
+        wasi?: boolean;
+        uploaded_at?: string;
+      };
+      if (gateway.registry.get(meta.name, meta.version)) continue;
+      const bytes = await store.getBlob(meta.source_sha256);
+      if (!bytes) throw new Error(`module ${meta.source_sha256} is missing from the store`);
+      await gateway.registry.register(meta.name, meta.version, bytes, {
+        wasi: meta.wasi ?? false,
+        uploadedAt: meta.uploaded_at,
+      });
+    } catch (err) {
+      logger?.error({ plugin: id, err: (err as Error).message }, 'stored plugin could not be restored');
+    }
+  }
+  const stored = await store.listDocs('apis');
+  const present = new Set(stored.keys());
+  const loaded = [];
+  for (const [id, json] of stored) {
+    try {
+      loaded.push(...(await gateway.load([parseApiDefinition(JSON.parse(json), `stored API ${id}`)], baseDir)));
+    } catch (err) {
+      logger?.error(
+        { api_id: id, err: (err as Error).message },
+        'stored API could not be loaded; the running version (if any) keeps serving',
+      );
+    }
+  }
+  // APIs deleted on another node go away here too (only those that came from the store).
+  const before = fromStore.get(gateway) ?? new Set<string>();
+  const removed = [...before].filter((id) => !present.has(id));
+  fromStore.set(gateway, present);
+  gateway.swap(loaded, removed);
+}
+
+/** Ids of the APIs each gateway last loaded from its store. */
+const fromStore = new WeakMap<Gateway, Set<string>>();

@@ -108,6 +108,9 @@ export async function start(
   const apis = app.gateway.apis();
   const base = `http://localhost:${app.port}`;
   out(`wasmgate listening on ${base} (${apis.length} API${apis.length === 1 ? '' : 's'})`);
+  out(`admin API on http://${app.gateway.settings.adminHost}:${app.adminPort}/tyk/ (header x-tyk-authorization)`);
+  if (app.generatedSecret)
+    out(`admin secret (generated for this run; set WASMGATE_ADMIN_SECRET to keep one): ${app.generatedSecret}`);
   if (apis.length === 0)
     out('no APIs yet: pass --apis-dir DIR with Tyk API definitions, or run with the demo (the default)');
   for (const api of apis) out(`  ${api.spec.listenPath.padEnd(14)} ${api.name}`);
