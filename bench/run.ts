@@ -297,5 +297,5 @@ function chart(rows: { label: string; rps: number }[]): string {
       return `<text x="${labelW - 8}" y="${y + 15}" text-anchor="end" font-size="12">${esc(r.label)}</text><rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="#3b82f6"/><text x="${labelW + w + 6}" y="${y + 15}" font-size="12">${Math.round(r.rps)}</text>`;
     })
     .join('\n');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${h}" font-family="sans-serif"><text x="10" y="18" font-size="14" font-weight="bold">requests/s per scenario (higher is better)</text>\n${bars}\n</svg>\n`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${h}" font-family="sans-serif" role="img"><title>wasmgate benchmark: requests per second per scenario</title><text x="10" y="18" font-size="14" font-weight="bold">requests/s per scenario (higher is better)</text>\n${bars}\n</svg>\n`;
 }

@@ -147,13 +147,11 @@ export function createAdminServer(opts: AdminOptions): FastifyInstance {
       .update(typeof given === 'string' ? given : '')
       .digest();
     if (!timingSafeEqual(digest, secretDigest)) {
-      return reply
-        .code(403)
-        .send({
-          status: 'error',
-          error: 'forbidden',
-          message: 'attempted administrative access with invalid or missing key',
-        });
+      return reply.code(403).send({
+        status: 'error',
+        error: 'forbidden',
+        message: 'attempted administrative access with invalid or missing key',
+      });
     }
   });
   app.setErrorHandler((err, _req, reply) => {
@@ -165,13 +163,11 @@ export function createAdminServer(opts: AdminOptions): FastifyInstance {
 
   app.get('/tyk/ready', async (_req, reply) => {
     const storeOk = await store.ping();
-    return reply
-      .code(storeOk ? 200 : 503)
-      .send({
-        status: storeOk ? 'pass' : 'fail',
-        store: { kind: store.kind, ok: storeOk },
-        apis: gateway.apis().length,
-      });
+    return reply.code(storeOk ? 200 : 503).send({
+      status: storeOk ? 'pass' : 'fail',
+      store: { kind: store.kind, ok: storeOk },
+      apis: gateway.apis().length,
+    });
   });
 
   // ---- APIs
