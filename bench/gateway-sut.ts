@@ -24,6 +24,8 @@ const settings = await loadSettings({
     demo: false,
     dataDir: await mkdtemp(join(tmpdir(), 'wasmgate-bench-')),
     logLevel: 'error',
+    // A second instance runs on Redis (bench/run.ts sets the URL) to compare the stores.
+    redisUrl: process.env.BENCH_REDIS_URL ?? null,
   },
 });
 const logger = createLogger(settings.logLevel);

@@ -32,15 +32,44 @@ interface Target {
   proc: ChildProcess | null;
 }
 
-function start(script: string, argv: string[], tsx = false): Promise<Target & { proc: ChildProcess }> {
+function start(
+  script: string,
+  argv: string[],
+  tsx = false,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Target & { proc: ChildProcess }> {
   return new Promise((resolvePort, reject) => {
     const proc = fork(join(HERE, script), argv, {
       execArgv: tsx ? ['--import', 'tsx'] : [],
+      env,
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     proc.once('message', (m: { port: number }) => resolvePort({ name: script, port: m.port, proc }));
     proc.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
   });
+}
+
+/** A throwaway redis-server for the Redis-backed gateway, when one is installed. */
+async function startRedis(): Promise<{ url: string; proc: ChildProcess } | null> {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+  } catch {
+    return null;
+  }
+  const { createServer } = await import('node:net');
+  const port = await new Promise<number>((r) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => r(p));
+    });
+  });
+  const proc = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  return { url: `redis://127.0.0.1:${port}`, proc };
 }
 
 async function startNginx(upstreamPort: number): Promise<Target | null> {
@@ -84,7 +113,7 @@ http {
 interface Scenario {
   name: string;
   label: string;
-  target: 'upstream' | 'gateway' | 'fastify' | 'nginx';
+  target: 'upstream' | 'gateway' | 'gatewayRedis' | 'fastify' | 'nginx';
   path: string;
   headers?: Record<string, string>;
   method?: string;
@@ -100,6 +129,13 @@ const SCENARIOS: Scenario[] = [
     name: 'key',
     label: 'wasmgate built-in key auth',
     target: 'gateway',
+    path: '/key/x',
+    headers: { authorization: 'bench-key' },
+  },
+  {
+    name: 'key-redis',
+    label: 'wasmgate built-in key auth, Redis store',
+    target: 'gatewayRedis',
     path: '/key/x',
     headers: { authorization: 'bench-key' },
   },
@@ -185,6 +221,13 @@ const targets: Record<string, Target | null> = { upstream };
 targets.gateway = await start('gateway-sut.ts', [String(upstream.port)], true);
 targets.fastify = await start('fastify-proxy.mjs', [String(upstream.port)]).catch(() => null);
 targets.nginx = await startNginx(upstream.port);
+const redisServer = await startRedis();
+targets.gatewayRedis = redisServer
+  ? await start('gateway-sut.ts', [String(upstream.port)], true, {
+      ...process.env,
+      BENCH_REDIS_URL: redisServer.url,
+    }).catch(() => null)
+  : null;
 
 const chosen = SCENARIOS.filter((s) => (ONLY.length === 0 || ONLY.includes(s.name)) && targets[s.target]);
 const skipped = SCENARIOS.filter((s) => !targets[s.target]).map((s) => `${s.name} (${s.target} not available here)`);
@@ -235,6 +278,7 @@ try {
     ['4 trivial plugins (minimal WAT ×3) ÷ passthrough', ratio('hooks4-wat', 'passthrough'), 0.75],
     ['all hooks ÷ passthrough (target is with analytics)', ratio('all-hooks', 'passthrough'), 0.65],
     ['custom auth (ID-extractor hits) ÷ built-in key auth', ratio('custom-auth', 'key'), 0.9],
+    ['built-in key auth: Redis store ÷ embedded store (reported, no target)', ratio('key-redis', 'key'), 0],
   ] as const;
 
   const date = new Date().toISOString().slice(0, 10);
@@ -281,6 +325,7 @@ try {
     );
 } finally {
   for (const t of Object.values(targets)) t?.proc?.kill();
+  redisServer?.proc.kill();
 }
 
 function chart(rows: { label: string; rps: number }[]): string {

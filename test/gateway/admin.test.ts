@@ -244,6 +244,33 @@ describe('production mode', () => {
   });
 });
 
+describe.skipIf(!redis.ok)('readiness on Redis', () => {
+  it('is 503 while Redis is down and 200 again once it is back', async () => {
+    const server = await RedisServer.start();
+    const dir = await mkdtemp(join(tmpdir(), 'wasmgate-ready-'));
+    const app = await boot(dir, { redisUrl: server.url });
+    try {
+      const call = admin(app);
+      expect((await call('/tyk/ready')).status).toBe(200);
+      await server.stop();
+      const down = await call('/tyk/ready');
+      expect(down.status).toBe(503);
+      expect(await down.json()).toMatchObject({ status: 'fail', store: { kind: 'redis', ok: false } });
+      await server.resume();
+      let status = 0;
+      for (let i = 0; i < 100 && status !== 200; i++) {
+        status = (await call('/tyk/ready')).status;
+        if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(status).toBe(200);
+    } finally {
+      await app.close();
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
 describe.skipIf(!redis.ok)('two nodes on one Redis', () => {
   it('an API created on one node serves on the other within a second', async () => {
     const server = await RedisServer.start();
