@@ -23,6 +23,8 @@ export class RequestContext {
   /** Headers added to whatever answer this request gets (quota headers). */
   replyHeaders: Record<string, string> | null = null;
   upstreamMs = 0;
+  /** What the client was answered (set as the answer is written; analytics reads it). */
+  reply: { status: number; headers: Multi; body: Uint8Array | null } | null = null;
 
   constructor(
     readonly id: string,

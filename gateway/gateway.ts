@@ -5,12 +5,24 @@
  * old API's instances are freed once its last request leaves.
  */
 import type { IncomingMessage } from 'node:http';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { type CallEvent, type PluginLogLine, Runtime } from '../runtime/index.ts';
+import {
+  ABI_VERSION,
+  type AnalyticsRecord,
+  type CallEvent,
+  type Envelope,
+  isWasmgateError,
+  type PluginLogLine,
+  Runtime,
+} from '../runtime/index.ts';
+import { applyRecordChanges, buildRecord } from './analytics/record.ts';
+import { AnalyticsBuffer, FileSink, RedisListSink } from './analytics/sink.ts';
 import { type LoadedApi, loadApi } from './chain/build.ts';
 import type { ApiSpec } from './config/api-spec.ts';
 import type { RequestContext } from './context.ts';
 import { createLogger, type Logger } from './log.ts';
+import { GatewayMetrics } from './metrics.ts';
 import { PluginRegistry } from './plugins/registry.ts';
 import { createProxyServer, type RequestPath, type RouteMatch } from './server.ts';
 import type { Policy } from './sessions/policies.ts';
@@ -46,6 +58,9 @@ export class Gateway {
   #idle: (() => void) | null = null;
   /** Policies by id, loaded from the store (refreshed on reload). */
   #policies = new Map<string, Policy>();
+  /** Analytics recording (null when turned off in the settings). */
+  readonly analytics: AnalyticsBuffer | null;
+  readonly metrics: GatewayMetrics;
 
   constructor(
     readonly settings: Readonly<Settings>,
@@ -60,6 +75,22 @@ export class Gateway {
         this.log[line.level === 'trace' ? 'trace' : line.level]({ ...tags, plugin_log: true }, line.text),
       onCall: opts.onCall,
     });
+    this.analytics = settings.analytics
+      ? new AnalyticsBuffer(
+          store.kind === 'memory'
+            ? new FileSink(join(settings.dataDir, 'analytics'))
+            : new RedisListSink((k, v) => store.pushList(k, v)),
+          { maxBuffered: settings.analyticsBufferRecords, batch: 500, intervalMs: 1_000, logger: this.log },
+        )
+      : null;
+    this.metrics = new GatewayMetrics(
+      () => this.apis(),
+      () => this.analytics?.stats() ?? null,
+    );
+    this.runtime.onCall = (e) => {
+      this.metrics.onCall(e);
+      opts.onCall?.(e);
+    };
     this.registry = new PluginRegistry(this.runtime);
     this.#router = plumbing.buildRouter([]);
   }
@@ -110,6 +141,9 @@ export class Gateway {
       await Promise.all(loaded.map((a) => a.drain()));
       throw err;
     }
+    for (const api of loaded)
+      for (const pv of api.pluginVersions)
+        this.metrics.label(pv.prepared.facts.sha256, `${pv.meta.name}@${pv.meta.version}`);
     return loaded;
   }
 
@@ -159,17 +193,71 @@ export class Gateway {
       },
       forward: (ctx, api, query) => this.plumbing.forward(ctx, api, query),
       clientIp: (req) => this.plumbing.clientIp(req),
-      finished: (_ctx, api) => {
+      finished: (ctx, api, status) => {
         if (!api) return;
-        this.#inflight--;
-        const slot = this.#bySpec.get(api);
-        if (slot) {
-          slot.inflight--;
-          if (slot.retired && slot.inflight === 0) void slot.api.drain();
-        }
-        if (this.#inflight === 0) this.#idle?.();
+        this.metrics.requests.inc({ api: api.id, status: String(status) });
+        if (ctx.upstreamMs > 0) this.metrics.upstream.observe({ api: api.id }, ctx.upstreamMs / 1000);
+        if (!this.analytics) return this.#release(api);
+        // After the reply: the record, the analytics plugin, the buffer. The API stays in use until done.
+        void this.#record(ctx, api).finally(() => this.#release(api));
       },
     };
+  }
+
+  /** Builds the request's analytics record, lets the analytics plugin rewrite it, buffers it. */
+  async #record(ctx: RequestContext, api: LoadedApi): Promise<void> {
+    let record: AnalyticsRecord | null = buildRecord(ctx, api, ctx.reply ?? { status: 500, headers: {}, body: null });
+    const plugin = api.analytics;
+    if (plugin) {
+      const envelope: Envelope = {
+        v: ABI_VERSION,
+        hook: 'analytics',
+        request: {
+          method: ctx.method,
+          url: ctx.path,
+          request_uri: ctx.requestUri,
+          scheme: ctx.scheme,
+          host: ctx.host,
+          remote_addr: ctx.clientIp,
+          params: ctx.params,
+          headers: ctx.headers,
+          body: null,
+        },
+        session: ctx.session,
+        record,
+        spec: api.envelopeSpec,
+        metadata: { request_id: ctx.id, plugin: plugin.label, version: '1', time: ctx.time },
+      };
+      try {
+        const result = await plugin.binding.call(plugin.exportName, 'analytics', envelope, {
+          requestId: ctx.id,
+          tags: { request_id: ctx.id, plugin: plugin.label, api_id: api.id },
+        });
+        if (result.record) record = applyRecordChanges(record, result.record);
+      } catch (err) {
+        // A failed analytics plugin never touches the client's answer. Its record is dropped (and
+        // counted): the plugin may exist to mask secrets, so the unmasked record is not stored.
+        this.metrics.analyticsPluginDropped.inc();
+        this.log.warn(
+          { request_id: ctx.id, plugin: plugin.label, code: isWasmgateError(err) ? err.code : undefined },
+          'analytics plugin failed; record dropped',
+        );
+        record = null;
+      }
+    }
+    if (record) this.analytics!.add(record);
+  }
+
+  #release(api: LoadedApi): void {
+    {
+      this.#inflight--;
+      const slot = this.#bySpec.get(api);
+      if (slot) {
+        slot.inflight--;
+        if (slot.retired && slot.inflight === 0) void slot.api.drain();
+      }
+      if (this.#inflight === 0) this.#idle?.();
+    }
   }
 
   async listen(): Promise<{ port: number }> {
@@ -193,6 +281,7 @@ export class Gateway {
     await closing;
     await Promise.all([...this.#slots.values()].map((s) => s.api.drain()));
     this.#slots.clear();
+    await this.analytics?.close();
     await this.plumbing.close();
     await this.runtime.close();
     await this.store.close();

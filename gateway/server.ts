@@ -112,7 +112,9 @@ export async function handle(
       const outcome = await stage(ctx);
       if (outcome.action === 'respond') {
         status = outcome.status;
-        sendBytes(res, outcome.status, withReplyHeaders(outcome.headers, ctx), outcome.body, id);
+        const headers = withReplyHeaders(outcome.headers, ctx);
+        ctx.reply = { status, headers, body: outcome.body };
+        sendBytes(res, outcome.status, headers, outcome.body, id);
         return;
       }
     }
@@ -125,6 +127,7 @@ export async function handle(
     }
     status = answer.status;
     if (ctx.replyHeaders) answer.headers = withReplyHeaders(answer.headers, ctx);
+    ctx.reply = { status, headers: answer.headers, body: answer.body instanceof Uint8Array ? answer.body : null };
     if (answer.body instanceof Uint8Array) {
       delete answer.headers['content-length'];
       sendBytes(res, answer.status, answer.headers, answer.body, id);
@@ -140,6 +143,7 @@ export async function handle(
   } catch (err) {
     const httpErr = toHttpError(err);
     status = httpErr.status;
+    if (ctx && !res.headersSent) ctx.reply = { status, headers: { 'content-type': ['application/json'] }, body: null };
     if (!res.headersSent) sendError(res, httpErr, id);
     else res.destroy();
   } finally {

@@ -40,6 +40,10 @@ export interface Settings {
   keepAliveTimeoutMs: number;
   maxHeaderBytes: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Record one analytics record per request (to Redis, or JSON lines in the data directory). */
+  analytics: boolean;
+  /** Records held while the sink is slow or down; beyond it records are dropped and counted. */
+  analyticsBufferRecords: number;
   limits: RuntimeLimits;
 }
 
@@ -67,6 +71,8 @@ export const DEFAULT_SETTINGS: Readonly<Omit<Settings, 'limits'>> & { limits: Re
   keepAliveTimeoutMs: 5_000,
   maxHeaderBytes: 16 * 1024,
   logLevel: 'info',
+  analytics: true,
+  analyticsBufferRecords: 100_000,
   limits: DEFAULT_LIMITS,
 };
 
@@ -103,6 +109,8 @@ const schema = {
     keepAliveTimeoutMs: ms,
     maxHeaderBytes: { type: 'integer', minimum: 1024, maximum: 1024 * 1024 },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    analytics: { type: 'boolean' },
+    analyticsBufferRecords: { type: 'integer', minimum: 1, maximum: 10_000_000 },
     limits: { type: 'object', additionalProperties: false, properties: limitProps },
   },
 } as const;
@@ -123,6 +131,7 @@ export const ENV_VARS: Record<string, { key: keyof Settings; type: 'string' | 'n
   WASMGATE_TRUSTED_PROXIES: { key: 'trustedProxies', type: 'list' },
   WASMGATE_UPSTREAM_TIMEOUT_MS: { key: 'upstreamTimeoutMs', type: 'number' },
   WASMGATE_LOG_LEVEL: { key: 'logLevel', type: 'string' },
+  WASMGATE_ANALYTICS: { key: 'analytics', type: 'boolean' },
   REDIS_URL: { key: 'redisUrl', type: 'string' },
   REDIS_CLUSTER_NODES: { key: 'redisClusterNodes', type: 'list' },
 };

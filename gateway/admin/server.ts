@@ -140,8 +140,12 @@ export function createAdminServer(opts: AdminOptions): FastifyInstance {
 
   // Liveness needs no secret; everything else does.
   app.get('/tyk/health', async () => ({ status: 'pass' }));
+  // Prometheus scrapes without the secret; the admin listener is loopback by default.
+  app.get('/metrics', async (_req, reply) =>
+    reply.type(gateway.metrics.registry.contentType).send(await gateway.metrics.registry.metrics()),
+  );
   app.addHook('onRequest', async (req, reply) => {
-    if (req.url === '/tyk/health') return;
+    if (req.url === '/tyk/health' || req.url === '/metrics') return;
     const given = req.headers['x-tyk-authorization'];
     const digest = createHash('sha256')
       .update(typeof given === 'string' ? given : '')

@@ -30,6 +30,8 @@ export interface LoadedApi extends LoadedApiInfo {
   readonly request: readonly Stage[];
   readonly response: readonly BoundPlugin[];
   readonly analytics: BoundPlugin | null;
+  /** Every request-side plugin (pre, auth, post-auth, endpoint, post), for metrics. */
+  readonly requestPlugins: readonly BoundPlugin[];
   /** Some request-side plugin declared `needs_body`: buffer the request body. */
   readonly needsRequestBody: boolean;
   /** Some response plugin declared `needs_body`: buffer the upstream body. */
@@ -120,6 +122,7 @@ export async function loadApi(spec: ApiSpec, deps: ChainDeps): Promise<LoadedApi
   return Object.freeze({
     ...info,
     spec,
+    requestPlugins: Object.freeze(requestPlugins),
     request: Object.freeze(request),
     response: Object.freeze(response),
     analytics,

@@ -197,6 +197,14 @@ export class MemoryStore implements Store {
     else this.#blobs.set(sha256, bytes);
   }
 
+  readonly #lists = new Map<string, string[]>();
+
+  async pushList(key: string, values: string[]): Promise<void> {
+    const list = this.#lists.get(key) ?? [];
+    list.push(...values);
+    this.#lists.set(key, list);
+  }
+
   async publish(message: string): Promise<void> {
     for (const s of this.#subscribers) queueMicrotask(() => s(message));
   }

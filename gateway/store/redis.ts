@@ -219,6 +219,10 @@ export class RedisStore implements Store {
     await this.#do('SET blob', () => this.#client.set(keys.blob(sha256), Buffer.from(bytes)));
   }
 
+  async pushList(key: string, values: string[]): Promise<void> {
+    if (values.length) await this.#do('RPUSH', () => this.#client.rpush(key, ...values));
+  }
+
   async publish(message: string): Promise<void> {
     await this.#do('PUBLISH', () => this.#client.publish(keys.channel, message));
   }

@@ -75,6 +75,9 @@ export interface Store {
   getBlob(sha256: string): Promise<Uint8Array | null>;
   putBlob(sha256: string, bytes: Uint8Array): Promise<void>;
 
+  /** Appends values to a list (the analytics sink on Redis). */
+  pushList(key: string, values: string[]): Promise<void>;
+
   /** Reload notices between nodes (API or plugin changed). */
   publish(message: string): Promise<void>;
   subscribe(onMessage: (message: string) => void): Promise<void>;

@@ -1,0 +1,194 @@
+/**
+ * Analytics over real HTTP: one record per request with Tyk's fields,
+ * detailed recording, an analytics plugin that masks Authorization (checked
+ * in the stored record) and one that traps (client unaffected), the Redis
+ * sink surviving an outage, the flush on shutdown, and the metrics.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REDIS_ANALYTICS_KEY } from '../../gateway/analytics/sink.ts';
+import { hashKey } from '../../gateway/sessions/credentials.ts';
+import { classicApi, startGateway, startUpstream, type TestGateway, type Upstream } from '../harness/gateway.ts';
+import { RedisServer, redisAvailable } from '../harness/redis.ts';
+
+const redis = redisAvailable();
+let up: Upstream;
+beforeAll(async () => {
+  up = await startUpstream();
+});
+afterAll(async () => {
+  await up?.close();
+});
+
+/** Flushes until `until` holds for the stored records (the analytics plugin runs after the reply). */
+async function settle(
+  gw: TestGateway,
+  until: (all: Record<string, unknown>[]) => boolean,
+): Promise<Record<string, unknown>[]> {
+  const deadline = Date.now() + 10_000;
+  let all: Record<string, unknown>[] = [];
+  while (Date.now() < deadline) {
+    await gw.gateway.analytics!.flush();
+    all = await records(gw.dataDir);
+    if (until(all)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return all;
+}
+
+async function records(dataDir: string): Promise<Record<string, unknown>[]> {
+  const dir = join(dataDir, 'analytics');
+  const files = await readdir(dir).catch(() => [] as string[]);
+  const out: Record<string, unknown>[] = [];
+  for (const f of files)
+    for (const line of (await readFile(join(dir, f), 'utf8')).split('\n')) if (line) out.push(JSON.parse(line));
+  return out;
+}
+
+describe('analytics on the embedded store', () => {
+  let gw: TestGateway;
+  const mw = (m: Record<string, unknown>) => ({ custom_middleware: { driver: 'wasm', ...m } });
+  beforeAll(async () => {
+    gw = await startGateway({
+      plugins: ['probe', 'analytics-mask'],
+      apis: [
+        {
+          ...classicApi('rec', up.url, { enable_detailed_recording: true, tags: ['t1'] }),
+          analytics_plugin: { enable: true, func_name: 'analytics_mask', plugin_path: 'analytics-mask@1.0.0' },
+        },
+        {
+          ...classicApi('trapping', up.url),
+          analytics_plugin: { enable: true, func_name: 'trap', plugin_path: 'probe@1.0.0' },
+        },
+        { ...classicApi('failing', up.url), ...mw({ pre: [{ name: 'fail', path: 'probe@1.0.0' }] }) },
+        {
+          ...classicApi('overrides', up.url, { config_data: { status: 418 } }),
+          ...mw({ pre: [{ name: 'respond', path: 'probe@1.0.0' }] }),
+        },
+        classicApi('refused', 'http://127.0.0.1:1/'),
+        classicApi('keyed', up.url, { use_keyless: false }),
+      ],
+    });
+  }, 300_000);
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it("records every request with Tyk's fields, whatever its outcome", async () => {
+    await gw.gateway.store.putSession(hashKey('the-key'), {}, 0);
+    const statuses = [];
+    for (const [path, init] of [
+      ['/rec/items?x=1', {}],
+      ['/failing/x', {}],
+      ['/overrides/x', {}],
+      ['/refused/x', {}],
+      ['/keyed/x', { headers: { authorization: 'the-key' } }],
+    ] as const) {
+      const res = await fetch(`${gw.url}${path}`, init);
+      await res.arrayBuffer();
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([200, 500, 418, 502, 200]);
+    const apis = ['rec', 'failing', 'overrides', 'refused', 'keyed'];
+    const all = await settle(gw, (rs) => apis.every((a) => rs.some((r) => r.api_id === a)));
+    const by = (api: string) => all.find((r) => r.api_id === api)!;
+    expect(by('rec')).toMatchObject({
+      method: 'GET',
+      path: '/items',
+      raw_path: '/rec/items',
+      response_code: 200,
+      api_name: 'API rec',
+      org_id: 'test',
+      ip_address: '127.0.0.1',
+      tags: ['t1'],
+    });
+    expect((by('rec').latency as { total: number }).total).toBeGreaterThan(0);
+    expect(by('failing').response_code).toBe(500);
+    expect(by('overrides').response_code).toBe(418);
+    expect(by('refused').response_code).toBe(502);
+    expect(by('keyed').api_key).toBe(hashKey('the-key'));
+    expect(JSON.stringify(all)).not.toContain('the-key');
+  });
+
+  it('detailed recording keeps the raw request and response; the analytics plugin masks Authorization', async () => {
+    const res = await fetch(`${gw.url}/rec/secret`, { headers: { authorization: 'Bearer s3cret-value' } });
+    await res.arrayBuffer();
+    const rec = (await settle(gw, (rs) => rs.some((r) => r.path === '/secret'))).find((r) => r.path === '/secret')!;
+    const rawRequest = Buffer.from(rec.raw_request as string, 'base64').toString();
+    expect(rawRequest).toMatch(/^GET \/rec\/secret HTTP\/1.1\r\n/);
+    expect(rawRequest).toContain('authorization: ****\r\n');
+    expect(rawRequest).not.toContain('s3cret-value');
+    expect(Buffer.from(rec.raw_response as string, 'base64').toString()).toMatch(/^HTTP\/1.1 200\r\n/);
+  });
+
+  it("an analytics plugin that traps never touches the client's answer; its record is dropped and counted", async () => {
+    const res = await fetch(`${gw.url}/trapping/x`);
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    await new Promise((r) => setTimeout(r, 100));
+    await gw.gateway.analytics!.flush();
+    expect((await records(gw.dataDir)).some((r) => r.api_id === 'trapping')).toBe(false);
+    expect(
+      await gw.gateway.metrics.registry.getSingleMetricAsString('wasmgate_analytics_plugin_dropped_total'),
+    ).toMatch(/ 1$/m);
+  });
+
+  it('exposes metrics: requests by API and status, plugin calls and failures, analytics counts', async () => {
+    const text = await gw.gateway.metrics.registry.metrics();
+    expect(text).toMatch(/wasmgate_requests_total\{api="rec",status="200"\} \d+/);
+    expect(text).toMatch(/wasmgate_requests_total\{api="refused",status="502"\} 1/);
+    expect(text).toMatch(/wasmgate_plugin_calls_total\{plugin="analytics-mask@1.0.0",hook="analytics",api="rec"\} \d+/);
+    expect(text).toMatch(
+      /wasmgate_plugin_failures_total\{plugin="probe@1.0.0",hook="pre",api="failing",code="PLUGIN_ERROR"\} 1/,
+    );
+    expect(text).toMatch(/wasmgate_analytics_records\{state="flushed"\} [1-9]/);
+    expect(text).toMatch(/wasmgate_plugin_instances\{plugin="analytics-mask@1.0.0",api="rec",state="idle"\} 1/);
+  });
+});
+
+describe('analytics flush on shutdown', () => {
+  it('writes every accepted record when the gateway closes', async () => {
+    const gw = await startGateway({ apis: [classicApi('bye', up.url)] });
+    for (let i = 0; i < 20; i++) await (await fetch(`${gw.url}/bye/${i}`)).arrayBuffer();
+    const dataDir = gw.dataDir;
+    await gw.gateway.close(2_000);
+    expect((await records(dataDir)).filter((r) => r.api_id === 'bye')).toHaveLength(20);
+  });
+});
+
+describe.skipIf(!redis.ok)('analytics to Redis', () => {
+  it('keeps records in the buffer while Redis is down and writes them once it is back', async () => {
+    const server = await RedisServer.start();
+    const gw = await startGateway({ apis: [classicApi('rr', up.url)], settings: { redisUrl: server.url } });
+    const client = new Redis(server.url);
+    client.on('error', () => {});
+    try {
+      for (let i = 0; i < 5; i++) await (await fetch(`${gw.url}/rr/a${i}`)).arrayBuffer();
+      await new Promise((r) => setTimeout(r, 100));
+      await gw.gateway.analytics!.flush();
+      expect(await client.llen(REDIS_ANALYTICS_KEY)).toBe(5);
+      await server.stop();
+      for (let i = 0; i < 30; i++) expect((await fetch(`${gw.url}/rr/b${i}`)).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 100));
+      await gw.gateway.analytics!.flush();
+      expect(gw.gateway.analytics!.stats().buffered).toBe(30);
+      await server.resume();
+      // The restarted test server starts empty; every buffered record arrives.
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline && gw.gateway.analytics!.stats().buffered > 0) {
+        await gw.gateway.analytics!.flush();
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const fresh = new Redis(server.url);
+      expect(await fresh.llen(REDIS_ANALYTICS_KEY)).toBe(30);
+      expect(gw.gateway.analytics!.stats().dropped).toBe(0);
+      fresh.disconnect();
+    } finally {
+      client.disconnect();
+      await gw.close();
+      await server.close();
+    }
+  }, 60_000);
+});
