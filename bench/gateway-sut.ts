@@ -26,6 +26,7 @@ const settings = await loadSettings({
     logLevel: 'error',
     // A second instance runs on Redis (bench/run.ts sets the URL) to compare the stores.
     redisUrl: process.env.BENCH_REDIS_URL ?? null,
+    analytics: process.env.BENCH_ANALYTICS !== 'false',
   },
 });
 const logger = createLogger(settings.logLevel);

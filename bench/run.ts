@@ -113,7 +113,7 @@ http {
 interface Scenario {
   name: string;
   label: string;
-  target: 'upstream' | 'gateway' | 'gatewayRedis' | 'fastify' | 'nginx';
+  target: 'upstream' | 'gateway' | 'gatewayRedis' | 'gatewayNoAnalytics' | 'fastify' | 'nginx';
   path: string;
   headers?: Record<string, string>;
   method?: string;
@@ -125,6 +125,18 @@ const SCENARIOS: Scenario[] = [
   { name: 'nginx', label: 'nginx, 1 worker, keepalive upstream', target: 'nginx', path: '/x' },
   { name: 'fastify-proxy', label: 'fastify + @fastify/http-proxy', target: 'fastify', path: '/x' },
   { name: 'passthrough', label: 'wasmgate keyless passthrough', target: 'gateway', path: '/passthrough/x' },
+  {
+    name: 'passthrough-no-analytics',
+    label: 'wasmgate keyless passthrough, analytics off',
+    target: 'gatewayNoAnalytics',
+    path: '/passthrough/x',
+  },
+  {
+    name: 'passthrough-redis',
+    label: 'wasmgate keyless passthrough, analytics to Redis',
+    target: 'gatewayRedis',
+    path: '/passthrough/x',
+  },
   {
     name: 'key',
     label: 'wasmgate built-in key auth',
@@ -160,7 +172,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'all-hooks',
-    label: 'wasmgate all request and response hooks (TypeScript examples; analytics recording not built yet)',
+    label: 'wasmgate all hooks + analytics recording (TypeScript examples)',
     target: 'gateway',
     path: '/all-hooks/x',
   },
@@ -221,6 +233,10 @@ const targets: Record<string, Target | null> = { upstream };
 targets.gateway = await start('gateway-sut.ts', [String(upstream.port)], true);
 targets.fastify = await start('fastify-proxy.mjs', [String(upstream.port)]).catch(() => null);
 targets.nginx = await startNginx(upstream.port);
+targets.gatewayNoAnalytics = await start('gateway-sut.ts', [String(upstream.port)], true, {
+  ...process.env,
+  BENCH_ANALYTICS: 'false',
+}).catch(() => null);
 const redisServer = await startRedis();
 targets.gatewayRedis = redisServer
   ? await start('gateway-sut.ts', [String(upstream.port)], true, {
@@ -276,9 +292,14 @@ try {
     ['keyless passthrough ÷ nginx (1 worker)', ratio('passthrough', 'nginx'), 0.6],
     ['4 trivial plugins (kit) ÷ passthrough', ratio('hooks4', 'passthrough'), 0.75],
     ['4 trivial plugins (minimal WAT ×3) ÷ passthrough', ratio('hooks4-wat', 'passthrough'), 0.75],
-    ['all hooks ÷ passthrough (target is with analytics)', ratio('all-hooks', 'passthrough'), 0.65],
+    ['all hooks + analytics ÷ passthrough', ratio('all-hooks', 'passthrough'), 0.65],
     ['custom auth (ID-extractor hits) ÷ built-in key auth', ratio('custom-auth', 'key'), 0.9],
     ['built-in key auth: Redis store ÷ embedded store (reported, no target)', ratio('key-redis', 'key'), 0],
+    [
+      'analytics recording to Redis ÷ analytics off (passthrough)',
+      ratio('passthrough-redis', 'passthrough-no-analytics'),
+      0.9,
+    ],
   ] as const;
 
   const date = new Date().toISOString().slice(0, 10);
