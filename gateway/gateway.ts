@@ -27,7 +27,7 @@ import { PluginRegistry } from './plugins/registry.ts';
 import { createProxyServer, type RequestPath, type RouteMatch } from './server.ts';
 import type { Policy } from './sessions/policies.ts';
 import type { Settings } from './settings.ts';
-import type { BoundPlugin } from './stages/plugin.ts';
+import { type BoundPlugin, requestRecord } from './stages/plugin.ts';
 import type { UpstreamAnswer } from './stages/response.ts';
 import type { Store } from './store/store.ts';
 
@@ -212,17 +212,7 @@ export class Gateway {
       const envelope: Envelope = {
         v: ABI_VERSION,
         hook: 'analytics',
-        request: {
-          method: ctx.method,
-          url: ctx.path,
-          request_uri: ctx.requestUri,
-          scheme: ctx.scheme,
-          host: ctx.host,
-          remote_addr: ctx.clientIp,
-          params: ctx.params,
-          headers: ctx.headers,
-          body: null,
-        },
+        request: requestRecord(ctx, null),
         session: ctx.session,
         record,
         spec: api.envelopeSpec,

@@ -13,6 +13,7 @@ import {
   type Multi,
   type PluginBinding,
   type RequestChanges,
+  type RequestRecord,
   type ReturnOverrides,
 } from '../../runtime/index.ts';
 import { CONTINUE, type Outcome, respond } from '../chain/outcome.ts';
@@ -31,21 +32,26 @@ export interface BoundPlugin {
   readonly label: string;
 }
 
+/** The envelope's `request` record for this request; `body` only for plugins that declared `needs_body`. */
+export function requestRecord(ctx: RequestContext, body: Uint8Array | null): RequestRecord {
+  return {
+    method: ctx.method,
+    url: ctx.path,
+    request_uri: ctx.requestUri,
+    scheme: ctx.scheme,
+    host: ctx.host,
+    remote_addr: ctx.clientIp,
+    params: ctx.params,
+    headers: ctx.headers,
+    body,
+  };
+}
+
 export function buildEnvelope(ctx: RequestContext, api: LoadedApiInfo, plugin: BoundPlugin, hook: Hook): Envelope {
   const envelope: Envelope = {
     v: ABI_VERSION,
     hook,
-    request: {
-      method: ctx.method,
-      url: ctx.path,
-      request_uri: ctx.requestUri,
-      scheme: ctx.scheme,
-      host: ctx.host,
-      remote_addr: ctx.clientIp,
-      params: ctx.params,
-      headers: ctx.headers,
-      body: plugin.needsBody ? ctx.body : null,
-    },
+    request: requestRecord(ctx, plugin.needsBody ? ctx.body : null),
     spec: api.envelopeSpec,
     metadata: { request_id: ctx.id, plugin: plugin.label, version: '1', time: ctx.time },
   };

@@ -6,7 +6,7 @@
  */
 import { ABI_VERSION, type Envelope, type Multi, type ResponseChanges } from '../../runtime/index.ts';
 import type { RequestContext } from '../context.ts';
-import { type BoundPlugin, callPlugin } from './plugin.ts';
+import { type BoundPlugin, callPlugin, requestRecord } from './plugin.ts';
 import type { LoadedApiInfo } from './types.ts';
 
 export interface UpstreamAnswer {
@@ -40,17 +40,7 @@ export async function runResponsePlugins(
     const envelope: Envelope = {
       v: ABI_VERSION,
       hook: 'response',
-      request: {
-        method: ctx.method,
-        url: ctx.path,
-        request_uri: ctx.requestUri,
-        scheme: ctx.scheme,
-        host: ctx.host,
-        remote_addr: ctx.clientIp,
-        params: ctx.params,
-        headers: ctx.headers,
-        body: null,
-      },
+      request: requestRecord(ctx, null),
       session: ctx.session,
       response: {
         status_code: answer.status,

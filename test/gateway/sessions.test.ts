@@ -3,11 +3,17 @@
  * auth plugin's ID-extractor cache, over real HTTP — on the embedded store
  * and on a real redis-server shared by two gateway nodes.
  */
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashKey } from '../../gateway/sessions/credentials.ts';
 import type { CallEvent } from '../../runtime/index.ts';
 import { classicApi, startGateway, startUpstream, type TestGateway, type Upstream } from '../harness/gateway.ts';
-import { RedisServer, redisAvailable } from '../harness/redis.ts';
+import { freePort, RedisServer, redisAvailable } from '../harness/redis.ts';
+
+const BIN = resolve(import.meta.dirname, '..', '..', 'bin', 'wasmgate.js');
 
 const redis = redisAvailable();
 let up: Upstream;
@@ -230,20 +236,67 @@ describe('on the embedded store', () => {
   });
 });
 
-describe.skipIf(!redis.ok)('on Redis, two gateway nodes', () => {
+/** A second gateway as its own OS process (`wasmgate start`), on the same Redis. */
+async function gatewayProcess(redisUrl: string, apis: unknown[]): Promise<{ url: string; stop: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'wasmgate-node-'));
+  await mkdir(join(dir, 'apis'));
+  for (const [i, api] of apis.entries()) await writeFile(join(dir, 'apis', `${i}.json`), JSON.stringify(api));
+  const [port, adminPort] = [await freePort(), await freePort()];
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      'start',
+      '--demo=false',
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+      '--admin-port',
+      String(adminPort),
+      '--apis-dir',
+      join(dir, 'apis'),
+      '--data-dir',
+      join(dir, 'data'),
+      '--log-level',
+      'warn',
+    ],
+    {
+      env: { ...process.env, REDIS_URL: redisUrl, WASMGATE_ADMIN_SECRET: 'a-secret-for-the-test-node' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const deadline = Date.now() + 60_000;
+  while (!out.includes('listening on') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (!out.includes('listening on')) throw new Error(`the second gateway did not start:\n${out}`);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe.skipIf(!redis.ok)('on Redis, two gateway processes', () => {
   let server: RedisServer;
   let a: TestGateway;
-  let b: TestGateway;
+  let b: { url: string; stop: () => Promise<void> };
 
   beforeAll(async () => {
     server = await RedisServer.start();
     const apis = () => [keyApi('keyed'), classicApi('open', up.url)];
     a = await startGateway({ apis: apis(), settings: { redisUrl: server.url } });
-    b = await startGateway({ apis: apis(), settings: { redisUrl: server.url } });
+    b = await gatewayProcess(server.url, apis());
   }, 120_000);
   afterAll(async () => {
     await a?.close();
-    await b?.close();
+    await b?.stop();
     await server?.close();
   });
 
