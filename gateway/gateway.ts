@@ -195,9 +195,16 @@ export class Gateway {
       clientIp: (req) => this.plumbing.clientIp(req),
       finished: (ctx, api, status) => {
         if (!api) return;
-        this.metrics.requests.inc({ api: api.id, status: String(status) });
-        if (ctx.upstreamMs > 0) this.metrics.upstream.observe({ api: api.id }, ctx.upstreamMs / 1000);
+        this.metrics.request(api.id, status, ctx.upstreamMs);
         if (!this.analytics) return this.#release(api);
+        if (!api.analytics) {
+          try {
+            this.analytics.add(buildRecord(ctx, api, ctx.reply ?? { status: 500, headers: {}, body: null }));
+          } finally {
+            this.#release(api);
+          }
+          return;
+        }
         // After the reply: the record, the analytics plugin, the buffer. The API stays in use until done.
         void this.#record(ctx, api).finally(() => this.#release(api));
       },

@@ -102,6 +102,28 @@ export class GatewayMetrics {
     });
   }
 
+  /** Label children by API and status, so the request path does no label hashing. */
+  readonly #requestChildren = new Map<string, { inc(): void }>();
+  readonly #upstreamChildren = new Map<string, { observe(v: number): void }>();
+
+  request(api: string, status: number, upstreamMs: number): void {
+    const key = `${api}\0${status}`;
+    let counter = this.#requestChildren.get(key);
+    if (!counter) {
+      counter = this.requests.labels(api, String(status));
+      this.#requestChildren.set(key, counter);
+    }
+    counter.inc();
+    if (upstreamMs > 0) {
+      let h = this.#upstreamChildren.get(api);
+      if (!h) {
+        h = this.upstream.labels(api);
+        this.#upstreamChildren.set(api, h);
+      }
+      h.observe(upstreamMs / 1000);
+    }
+  }
+
   label(sha256: string, label: string): void {
     this.#labels.set(sha256, label);
   }

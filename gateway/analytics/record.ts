@@ -32,11 +32,44 @@ export interface ReplyFacts {
   body: Uint8Array | null;
 }
 
-export function buildRecord(ctx: RequestContext, api: LoadedApi, reply: ReplyFacts, now = new Date()): AnalyticsRecord {
+/** Calendar fields of the current second, computed once per second rather than per record. */
+let clock: {
+  second: number;
+  day: number;
+  month: number;
+  year: number;
+  hour: number;
+  timestamp: string;
+  expireAt: string;
+} | null = null;
+
+function calendar(ms: number) {
+  const second = Math.floor(ms / 1000);
+  if (clock?.second !== second) {
+    const now = new Date(second * 1000);
+    clock = {
+      second,
+      day: now.getUTCDate(),
+      month: now.getUTCMonth() + 1,
+      year: now.getUTCFullYear(),
+      hour: now.getUTCHours(),
+      timestamp: now.toISOString(),
+      expireAt: new Date(now.getTime() + 7 * 24 * 3600 * 1000).toISOString(),
+    };
+  }
+  return clock;
+}
+
+export function buildRecord(
+  ctx: RequestContext,
+  api: LoadedApi,
+  reply: ReplyFacts,
+  nowMs = Date.now(),
+): AnalyticsRecord {
   const totalMs = Number(process.hrtime.bigint() - ctx.startedAt) / 1e6;
   const q = ctx.requestUri.indexOf('?');
   const rawPath = q === -1 ? ctx.requestUri : ctx.requestUri.slice(0, q);
-  const expire = new Date(now.getTime() + 7 * 24 * 3600 * 1000);
+  const cal = calendar(nowMs);
   const detailed = api.spec.detailedRecording;
   return {
     method: ctx.method,
@@ -45,13 +78,13 @@ export function buildRecord(ctx: RequestContext, api: LoadedApi, reply: ReplyFac
     raw_path: rawPath,
     content_length: Number(ctx.raw.headers['content-length'] ?? 0) || 0,
     user_agent: ctx.headers['user-agent']?.[0] ?? '',
-    day: now.getUTCDate(),
-    month: now.getUTCMonth() + 1,
-    year: now.getUTCFullYear(),
-    hour: now.getUTCHours(),
+    day: cal.day,
+    month: cal.month,
+    year: cal.year,
+    hour: cal.hour,
     response_code: reply.status,
     api_key: ctx.sessionKey ?? '',
-    timestamp: now.toISOString(),
+    timestamp: cal.timestamp,
     api_name: api.name,
     api_id: api.id,
     org_id: api.orgId,
@@ -60,10 +93,10 @@ export function buildRecord(ctx: RequestContext, api: LoadedApi, reply: ReplyFac
     raw_response: detailed ? capped(headLines(`HTTP/1.1 ${reply.status}`, reply.headers), reply.body) : '',
     ip_address: ctx.clientIp,
     latency: { total: Math.round(totalMs * 1000) / 1000, upstream: Math.round(ctx.upstreamMs * 1000) / 1000 },
-    tags: [...api.spec.tags],
+    tags: api.spec.tags as string[],
     alias: ctx.session?.alias ?? '',
     track_path: false,
-    expire_at: expire.toISOString(),
+    expire_at: cal.expireAt,
   };
 }
 

@@ -299,6 +299,9 @@ function readMetadata(r: Reader): Metadata {
   return m;
 }
 
+/** The envelope version this kit reads. */
+export const ABI_VERSION: i32 = 1;
+
 export function readEnvelope(buf: Uint8Array): Envelope {
   const r = new Reader(buf);
   const env = new Envelope();
@@ -320,5 +323,7 @@ export function readEnvelope(buf: Uint8Array): Envelope {
     }
   }
   if (r.error !== null) env.error = 'the envelope is not valid msgpack: ' + (r.error as string);
+  // docs/abi.md §7: a version this kit does not know is refused, with this exact text.
+  else if (env.v != ABI_VERSION) env.error = 'unsupported ABI version';
   return env;
 }

@@ -28,7 +28,7 @@ import {
 import { Kind, Value, Writer } from './msgpack';
 import { Body, putValue, RecordChanges, RequestChanges, ResponseChanges, ReturnOverrides, Session } from './result';
 
-export { Envelope, Metadata, Multi, Request, Response, SessionView, Spec } from './envelope';
+export { ABI_VERSION, Envelope, Metadata, Multi, Request, Response, SessionView, Spec } from './envelope';
 export { Kind, Reader, Value, Writer } from './msgpack';
 export { Body, Session } from './result';
 export { base64Decode, base64Encode, jsonEscape } from './text';
@@ -511,6 +511,9 @@ function writeLog(level: i32, message: string): void {
 
 /** Log lines (capped per call by the gateway; control characters escaped). Every hook. */
 export namespace log {
+  export function trace(message: string): void {
+    writeLog(0, message);
+  }
   export function debug(message: string): void {
     writeLog(1, message);
   }

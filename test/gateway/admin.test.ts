@@ -288,17 +288,11 @@ describe.skipIf(!redis.ok)('two nodes on one Redis', () => {
           })
         ).status,
       ).toBe(201);
-      expect(
-        (
-          await admin(a)('/tyk/apis', {
-            method: 'POST',
-            json: {
-              ...classicApi('shared', up.url),
-              custom_middleware: { driver: 'wasm', pre: [{ name: 'stamp', path: 'probe@2.0.0' }] },
-            },
-          })
-        ).status,
-      ).toBe(201);
+      const shared = await admin(a)('/tyk/apis', {
+        method: 'POST',
+        json: { ...classicApi('shared', up.url), custom_middleware: { driver: 'wasm', pre: [{ name: 'stamp', path: 'probe@2.0.0' }] } },
+      });
+      expect(shared.status, await shared.clone().text()).toBe(201);
       const started = Date.now();
       let status = 0;
       while (Date.now() - started < 5_000) {
