@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, join, parse, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const PDK_DIR = dirname(fileURLToPath(import.meta.url));
@@ -72,16 +72,15 @@ export async function buildPlugin(dir: string, opts: { outFile?: string } = {}):
   const outFile = opts.outFile ? resolve(opts.outFile) : join(root, 'build', 'plugin.wasm');
   await mkdir(dirname(outFile), { recursive: true });
   const { default: asc } = await import('assemblyscript/asc');
-  // asc names files by their path relative to the working directory; the
-  // abort is addressed the same way.
-  const cwd = process.cwd();
-  const rel = (p: string) => {
-    const r = relative(cwd, p).split('\\').join('/');
-    return isAbsolute(r) ? r : r;
-  };
-  const abortPath = `${rel(join(PDK_DIR, 'assembly', 'index')).replace(/^\.\//, '')}/wasmgateAbort`;
+  // asc names each file by its path relative to --baseDir, and a file
+  // reached through "../" gets a second name (the kit would be compiled
+  // twice and the abort not found). Rooting the build at the deepest folder
+  // holding both the plugin and the kit keeps every path downward.
+  const base = commonAncestor(root, PDK_DIR);
+  const rel = (p: string) => relative(base, p).split(sep).join('/');
+  const abortPath = `${rel(join(PDK_DIR, 'assembly', 'index'))}/wasmgateAbort`;
   let stderr = '';
-  const { error } = await asc.main(ascFlags(rel(entry), rel(outFile), abortPath), {
+  const { error } = await asc.main(['--baseDir', base, ...ascFlags(rel(entry), rel(outFile), abortPath)], {
     stdout: { write: () => true } as never,
     stderr: {
       write: (s: string | Uint8Array) => {
@@ -89,6 +88,15 @@ export async function buildPlugin(dir: string, opts: { outFile?: string } = {}):
         return true;
       },
     } as never,
+    // The flags are the kit's alone: an asconfig.json lying around is not read.
+    readFile: async (name: string, baseDir: string) => {
+      if (name === 'asconfig.json') return null;
+      try {
+        return await readFile(resolve(baseDir, name), 'utf8');
+      } catch {
+        return null;
+      }
+    },
   });
   if (error) throw new BuildError(`${manifest.name}: ${error.message}\n${stderr}`.trim());
   const bytes = await readFile(outFile);
@@ -99,6 +107,16 @@ export async function buildPlugin(dir: string, opts: { outFile?: string } = {}):
     bytes: bytes.byteLength,
     sha256: createHash('sha256').update(bytes).digest('hex'),
   };
+}
+
+/** The deepest folder containing both paths (absolute). */
+function commonAncestor(a: string, b: string): string {
+  const pa = resolve(a).split(sep);
+  const pb = resolve(b).split(sep);
+  let i = 0;
+  while (i < pa.length && i < pb.length && pa[i] === pb[i]) i++;
+  const joined = pa.slice(0, i).join(sep);
+  return joined === '' ? parse(resolve(a)).root : joined;
 }
 
 export { PDK_DIR };

@@ -19,8 +19,12 @@ export interface PreparedBytes {
 const workerEntry = new URL('./worker.ts', import.meta.url).href;
 const bootstrap = new URL('./worker-bootstrap.mjs', import.meta.url);
 
+/** How long a new pipeline thread may take to load before its first job fails. */
+const STARTUP_MS = 120_000;
+
 export class PipelineWorker {
   #worker: Worker | null = null;
+  #ready: Promise<void> | null = null;
   #nextId = 1;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -28,6 +32,25 @@ export class PipelineWorker {
   #spawn(): Worker {
     const worker = new Worker(bootstrap, { workerData: { entry: workerEntry }, stdout: false, stderr: false });
     worker.unref();
+    this.#ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new WasmgateError('START_TIMEOUT', 'the upload pipeline thread did not start')),
+        STARTUP_MS,
+      );
+      timer.unref();
+      const onReady = (m: { ready?: boolean }) => {
+        if (!m?.ready) return;
+        clearTimeout(timer);
+        worker.off('message', onReady);
+        resolve();
+      };
+      worker.on('message', onReady);
+      worker.once('exit', () => {
+        clearTimeout(timer);
+        reject(new WasmgateError('INVALID_MODULE', 'the upload pipeline thread stopped'));
+      });
+    });
+    this.#ready.catch(() => {});
     this.#worker = worker;
     return worker;
   }
@@ -49,9 +72,11 @@ export class PipelineWorker {
     return job;
   }
 
-  #runOne(source: Uint8Array, options: PipelineOptions, limits: RuntimeLimits): Promise<PreparedBytes> {
-    if (this.#closed) return Promise.reject(new Error('the runtime is closed'));
+  async #runOne(source: Uint8Array, options: PipelineOptions, limits: RuntimeLimits): Promise<PreparedBytes> {
+    if (this.#closed) throw new Error('the runtime is closed');
     const worker = this.#worker ?? this.#spawn();
+    // The job's deadline covers the job, not the thread's start-up (slow on a busy machine).
+    await this.#ready;
     const id = this.#nextId++;
     return new Promise<PreparedBytes>((resolve, reject) => {
       const deadline = limits.initDeadlineMs + 5_000 + Math.ceil(source.byteLength / 1024);

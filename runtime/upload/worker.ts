@@ -51,3 +51,6 @@ parentPort?.on('message', async (job: PipelineJob) => {
   }
   parentPort?.postMessage(reply);
 });
+
+// Loaded (TypeScript compiled, binaryen ready): job deadlines start from here, not from the thread's start.
+parentPort?.postMessage({ ready: true });

@@ -279,18 +279,18 @@ describe.skipIf(!redis.ok)('two nodes on one Redis', () => {
     const b = await boot(d2, { redisUrl: server.url });
     try {
       const bytes = await readFile(await probeWasm());
-      expect(
-        (
-          await admin(a)('/tyk/plugins/probe/2.0.0', {
-            method: 'POST',
-            body: bytes,
-            headers: { 'content-type': 'application/wasm' },
-          })
-        ).status,
-      ).toBe(201);
+      const uploaded = await admin(a)('/tyk/plugins/probe/2.0.0', {
+        method: 'POST',
+        body: bytes,
+        headers: { 'content-type': 'application/wasm' },
+      });
+      expect(uploaded.status, await uploaded.clone().text()).toBe(201);
       const shared = await admin(a)('/tyk/apis', {
         method: 'POST',
-        json: { ...classicApi('shared', up.url), custom_middleware: { driver: 'wasm', pre: [{ name: 'stamp', path: 'probe@2.0.0' }] } },
+        json: {
+          ...classicApi('shared', up.url),
+          custom_middleware: { driver: 'wasm', pre: [{ name: 'stamp', path: 'probe@2.0.0' }] },
+        },
       });
       expect(shared.status, await shared.clone().text()).toBe(201);
       const started = Date.now();
