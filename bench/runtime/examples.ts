@@ -64,8 +64,9 @@ for (const [name, ex] of examples) {
     cells.push((await median(() => binding.call(first.export, first.hook as Hook, env))).toFixed(2));
   }
   await binding.drain();
+  const widths = [16, 13, 17, 14]; // the header's cell widths
   rows.push(
-    `| ${name.padEnd(16)} | ${String(bytes.byteLength).padStart(12)} | ${cells.map((c) => c.padStart(9)).join(' | ')} |`,
+    `| ${name.padEnd(16)} | ${String(bytes.byteLength).padStart(12)} | ${cells.map((c, i) => c.padStart(widths[i]!)).join(' | ')} |`,
   );
   console.log(rows.at(-1));
 }

@@ -53,7 +53,11 @@ export class Request {
 
   /** First value of a header (name in any case), or null. */
   header(name: string): string | null {
-    return first(this.headers, name.toLowerCase());
+    const n = name.toLowerCase();
+    // Before the whole map is decoded, look the one name up in place.
+    if (this._headers === null && this.headersPos >= 0 && this.reader !== null)
+      return (this.reader as Reader).at(this.headersPos).findFirst(n);
+    return first(this.headers, n);
   }
   /** Every value of a header, in order. */
   headerValues(name: string): string[] {
@@ -63,6 +67,8 @@ export class Request {
   }
   /** First value of a query parameter, or null. */
   query(name: string): string | null {
+    if (this._params === null && this.paramsPos >= 0 && this.reader !== null)
+      return (this.reader as Reader).at(this.paramsPos).findFirst(name);
     return first(this.params, name);
   }
   bodyText(): string {

@@ -367,6 +367,32 @@ export class Reader {
     return out;
   }
 
+  /** True when the key readKey() read is exactly these UTF-8 bytes. */
+  keyEquals(utf8: Uint8Array): bool {
+    if (utf8.length != this.keyLen) return false;
+    return memory.compare(this.buf.dataStart + <usize>this.keyStart, utf8.dataStart, <usize>this.keyLen) == 0;
+  }
+
+  /**
+   * In a map of string → [string] (headers, query parameters): the first
+   * value under `name`, or null. Other entries are skipped, not decoded, so
+   * one lookup in a large map allocates nothing but the answer.
+   */
+  findFirst(name: string): string | null {
+    if (this.readNil()) return null;
+    const want = Uint8Array.wrap(String.UTF8.encode(name));
+    const n = this.readMapHeader();
+    for (let i = 0; i < n && this.error === null; i++) {
+      this.readKey();
+      if (this.keyEquals(want)) {
+        const values = this.readStringArray();
+        return values.length > 0 && this.error === null ? values[0] : null;
+      }
+      this.skip();
+    }
+    return null;
+  }
+
   /** A map of string → [string] (headers, query parameters). */
   readMulti(): Map<string, string[]> {
     const out = new Map<string, string[]>();

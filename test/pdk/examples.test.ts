@@ -1,25 +1,34 @@
 /**
- * Every TypeScript example, built from source, answers every shared vector
- * byte for byte through the real runtime; and runs under `wasmgate plugin run`.
+ * Every TypeScript example, built from source here (buildPlugin), answers
+ * every shared vector byte for byte through the real runtime, and runs
+ * under `wasmgate plugin run` on the input.json its README uses.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { decode } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../gateway/cli/main.ts';
 import { fromJson, toJson } from '../../gateway/cli/sample.ts';
+import { buildPlugin } from '../../pdk/build.ts';
 import { Runtime } from '../../runtime/index.ts';
-import { type BuiltExample, buildTsExamples } from '../harness/examples.ts';
+import { TS_EXAMPLES } from '../harness/examples.ts';
 import { encodeCase, listCases } from '../vectors/generate.ts';
 
 const cases = listCases();
-let examples: Map<string, BuiltExample>;
+const examples = new Map<string, { dir: string; wasm: string }>();
 const runtime = new Runtime();
 
 beforeAll(async () => {
-  examples = await buildTsExamples();
-}, 300_000);
+  // Fresh builds into a temporary folder: never a stale plugins-examples/ts/*/build.
+  const out = mkdtempSync(join(tmpdir(), 'wasmgate-examples-'));
+  for (const name of readdirSync(TS_EXAMPLES, { withFileTypes: true }).filter((d) => d.isDirectory())) {
+    const dir = join(TS_EXAMPLES, name.name);
+    const built = await buildPlugin(dir, { outFile: join(out, `${name.name}.wasm`) });
+    examples.set(name.name, { dir, wasm: built.file });
+  }
+}, 600_000);
 afterAll(() => runtime.close());
 
 describe('the committed vector files match their case.json', () => {

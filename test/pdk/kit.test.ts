@@ -41,7 +41,7 @@ function envelope(hook: Hook, extra: Partial<Envelope> = {}): Envelope {
       scheme: 'https',
       host: 'gw.example',
       remote_addr: '203.0.113.9',
-      params: { tag: ['a', 'b'] },
+      params: { tag: ['a', 'b'], clé: ['vé'] },
       headers: { 'x-multi': ['1', '2'], 'content-type': ['text/plain'] },
       body: new TextEncoder().encode('bödy'),
     },
@@ -245,7 +245,7 @@ describe('kit accessors, vars and log', () => {
       '/api/items?tag=a&tag=b',
       'https gw.example 203.0.113.9',
       ['1', '2'],
-      null,
+      'text/plain|null|a|vé|1',
       ['a', 'b'],
       'bödy',
       'hé',
@@ -266,6 +266,17 @@ describe('kit accessors, vars and log', () => {
       ['a=1', 'b=2'],
     ]);
   });
+
+  it('memory is reclaimed between calls (incremental runtime): 3,000 calls on 40 KB envelopes stay under the memory cap', async () => {
+    const env = envelope('post');
+    for (let i = 0; i < 40; i++) env.request.headers[`x-pad-${i}`] = ['é'.repeat(500)];
+    const input = encodeEnvelope(env);
+    expect(input.byteLength).toBeGreaterThan(40_000);
+    for (let i = 0; i < 3_000; i++) {
+      const { output } = await kit.callRaw('request_all', input);
+      expect(output?.byteLength).toBeGreaterThan(0);
+    }
+  }, 120_000);
 
   it('vars persist within an instance; log lines reach the sink as UTF-8, escaped', async () => {
     logs.length = 0;
