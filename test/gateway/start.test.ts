@@ -4,7 +4,8 @@
  * the curl lines it prints, and stopping cleanly on SIGTERM.
  */
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../harness/redis.ts';
 
@@ -58,6 +59,16 @@ describe('wasmgate start', () => {
       child.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
+    // Every request was recorded, and the buffer was flushed before the process exited.
+    const dir = `/tmp/wasmgate-start-${port}/analytics`;
+    const lines = (await Promise.all((await readdir(dir)).map((f) => readFile(join(dir, f), 'utf8'))))
+      .join('')
+      .split('\n')
+      .filter(Boolean);
+    const apis = lines.map((l) => JSON.parse(l).api_id);
+    expect(apis.filter((a) => a === 'demo-keyless').length).toBeGreaterThanOrEqual(2);
+    expect(apis.filter((a) => a === 'demo-auth').length).toBeGreaterThanOrEqual(2);
+    await rm(`/tmp/wasmgate-start-${port}`, { recursive: true, force: true });
   }, 180_000);
 
   it('--help lists the settings and environment variables', async () => {
