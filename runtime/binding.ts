@@ -98,26 +98,7 @@ export class PluginBinding {
     opts: CallOptions = {},
     hook: Hook | null = null,
   ): Promise<CallOutcome> {
-    const started = process.hrtime.bigint();
-    let fuelUsed = 0;
-    try {
-      if (!this.#exports.has(exportName)) {
-        throw new WasmgateError('EXPORT_NOT_FOUND', `the plugin does not export a function named "${exportName}"`);
-      }
-      this.health.check();
-      const outcome = await this.#invoke(exportName, input, opts);
-      fuelUsed = outcome.fuelUsed;
-      this.health.success();
-      this.#emit(exportName, hook, null, started, fuelUsed);
-      return outcome;
-    } catch (err) {
-      const e =
-        err instanceof WasmgateError ? err : new WasmgateError('TRAP', 'the plugin call failed', { cause: err });
-      if (isPluginFault(e.code)) this.health.failure();
-      if (e.code === 'FUEL_EXHAUSTED') fuelUsed = opts.fuel ?? this.#limits.fuelPerCall;
-      this.#emit(exportName, hook, e, started, fuelUsed);
-      throw e;
-    }
+    return this.#run(exportName, input, opts, hook, (outcome) => outcome);
   }
 
   /** One hook call: encode the envelope, call, decode and validate the result. */
@@ -128,13 +109,42 @@ export class PluginBinding {
     opts: CallOptions = {},
   ): Promise<HookResult> {
     const input = envelope instanceof Uint8Array ? envelope : encodeEnvelope(envelope);
-    const outcome = await this.callRaw(exportName, input, opts, hook);
+    return this.#run(exportName, input, opts, hook, (outcome) =>
+      decodeResult(outcome.output, hook, this.#limits.maxOutputBytes),
+    );
+  }
+
+  /**
+   * One call, `finish`ed (decoded) before it counts: a call whose result is
+   * refused is a failure for quarantine, and every call reports one event.
+   */
+  async #run<T>(
+    exportName: string,
+    input: Uint8Array,
+    opts: CallOptions,
+    hook: Hook | null,
+    finish: (outcome: CallOutcome) => T,
+  ): Promise<T> {
+    const started = process.hrtime.bigint();
+    let fuelUsed = 0;
     try {
-      return decodeResult(outcome.output, hook, this.#limits.maxOutputBytes);
+      if (!this.#exports.has(exportName)) {
+        throw new WasmgateError('EXPORT_NOT_FOUND', `the plugin does not export a function named "${exportName}"`);
+      }
+      this.health.check();
+      const outcome = await this.#invoke(exportName, input, opts);
+      fuelUsed = outcome.fuelUsed;
+      const value = finish(outcome);
+      this.health.success();
+      this.#emit(exportName, hook, null, started, fuelUsed);
+      return value;
     } catch (err) {
-      if (err instanceof WasmgateError && isPluginFault(err.code)) this.health.failure();
-      if (err instanceof WasmgateError) this.#emit(exportName, hook, err, process.hrtime.bigint(), 0);
-      throw err;
+      const e =
+        err instanceof WasmgateError ? err : new WasmgateError('TRAP', 'the plugin call failed', { cause: err });
+      if (isPluginFault(e.code)) this.health.failure();
+      if (e.code === 'FUEL_EXHAUSTED') fuelUsed = opts.fuel ?? this.#limits.fuelPerCall;
+      this.#emit(exportName, hook, e, started, fuelUsed);
+      throw e;
     }
   }
 

@@ -53,8 +53,18 @@ async function readJsonFile(path: string, what: string): Promise<unknown> {
   }
 }
 
+/** The module file; unreadable is a usage error (exit 2), not a refused module. */
+async function readModuleFile(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    throw new UsageError(`cannot read module file ${path}: ${reason}`);
+  }
+}
+
 export async function pluginCheck(args: Parsed, out: (line: string) => void): Promise<number> {
-  const bytes = await readFile(args.positionals[0]!);
+  const bytes = await readModuleFile(args.positionals[0]!);
   const rt = new Runtime();
   try {
     const mod = await rt.prepare(bytes, { wasi: Boolean(args.flags.wasi) });
@@ -98,7 +108,7 @@ export async function pluginRun(args: Parsed, out: (line: string) => void): Prom
       ? ((await readJsonFile(args.flags.config, 'config')) as Record<string, unknown>)
       : undefined;
   if (config) envelope.spec = { ...envelope.spec, config_data: config };
-  const bytes = await readFile(args.positionals[0]!);
+  const bytes = await readModuleFile(args.positionals[0]!);
   const rt = new Runtime({ logSink: (line) => process.stderr.write(`[plugin ${line.level}] ${line.text}\n`) });
   try {
     const mod = await rt.prepare(bytes, { wasi: Boolean(args.flags.wasi) });
