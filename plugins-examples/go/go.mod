@@ -1,0 +1,3 @@
+module wasmgate/go-plugins
+
+go 1.24
