@@ -12,7 +12,7 @@ import { createInstance, type LiveInstance } from './instance.ts';
 import type { RuntimeLimits } from './limits.ts';
 import { InstancePool, type PoolStats } from './pool.ts';
 import { FailureTracker } from './quarantine.ts';
-import type { ModuleFacts } from './upload/pipeline.ts';
+import type { ModuleFacts } from './upload/names.ts';
 
 export interface PreparedModule {
   readonly facts: ModuleFacts;

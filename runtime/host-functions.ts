@@ -7,7 +7,7 @@
 import type { CallContext } from '@extism/extism';
 import { WasmgateError } from './errors.ts';
 import type { RuntimeLimits } from './limits.ts';
-import { EXTISM_ENV, WASMGATE_HOST } from './upload/pipeline.ts';
+import { EXTISM_ENV, WASMGATE_HOST } from './upload/names.ts';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 const LEVELS: LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error'];

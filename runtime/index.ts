@@ -10,7 +10,7 @@
 import { type CallEvent, PluginBinding, type PreparedModule } from './binding.ts';
 import type { PluginLogSink } from './host-functions.ts';
 import { type RuntimeLimits, resolveLimits } from './limits.ts';
-import { type PipelineOptions, sha256 } from './upload/pipeline.ts';
+import { type PipelineOptions, sha256 } from './upload/names.ts';
 import { PipelineWorker } from './upload/pipeline-worker.ts';
 
 export { decodeResult, encodeEnvelope, FORBIDDEN_HEADERS } from './abi/codec.ts';
@@ -21,7 +21,7 @@ export { ERROR_CODES, type ErrorCode, isWasmgateError, WasmgateError } from './e
 export type { LogLevel, PluginLogLine, PluginLogSink } from './host-functions.ts';
 export { DEFAULT_LIMITS, type RuntimeLimits, resolveLimits } from './limits.ts';
 export type { PoolStats } from './pool.ts';
-export type { ModuleFacts, PipelineOptions } from './upload/pipeline.ts';
+export type { ModuleFacts, PipelineOptions } from './upload/names.ts';
 
 export interface RuntimeOptions {
   limits?: Partial<RuntimeLimits>;
@@ -33,7 +33,7 @@ export interface RuntimeOptions {
 
 export class Runtime {
   readonly limits: Readonly<RuntimeLimits>;
-  readonly #worker = new PipelineWorker();
+  readonly #worker: PipelineWorker;
   /** Compiled modules by sha256 of the uploaded bytes and the WASI flag. */
   readonly #cache = new Map<string, Promise<PreparedModule>>();
   #logSink: PluginLogSink;
@@ -41,6 +41,7 @@ export class Runtime {
 
   constructor(opts: RuntimeOptions = {}) {
     this.limits = resolveLimits(opts.limits);
+    this.#worker = new PipelineWorker(this.limits.pipelineIdleMs);
     this.#logSink = opts.logSink ?? (() => {});
     this.#onCall = opts.onCall;
     this.#worker.warm();

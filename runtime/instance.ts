@@ -7,7 +7,7 @@ import createPlugin, { type Plugin } from '@extism/extism';
 import { WasmgateError } from './errors.ts';
 import { type MemoryHolder, makeHostFunctions, type PluginLogSink } from './host-functions.ts';
 import type { RuntimeLimits } from './limits.ts';
-import { FUEL_EXPORT } from './upload/meter.ts';
+import { FUEL_EXPORT } from './upload/names.ts';
 
 export interface LiveInstance {
   plugin: Plugin;

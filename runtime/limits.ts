@@ -42,6 +42,8 @@ export interface RuntimeLimits {
   quarantineAfterFailures: number;
   /** How long a quarantine lasts, in ms. */
   quarantineMs: number;
+  /** How long the upload pipeline thread (binaryen, hundreds of MB) outlives its last job, in ms; 0 keeps it. */
+  pipelineIdleMs: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<RuntimeLimits> = Object.freeze({
@@ -64,6 +66,7 @@ export const DEFAULT_LIMITS: Readonly<RuntimeLimits> = Object.freeze({
   poolMaxWaiters: 1_000,
   quarantineAfterFailures: 20,
   quarantineMs: 30_000,
+  pipelineIdleMs: 60_000,
 });
 
 export function resolveLimits(overrides: Partial<RuntimeLimits> = {}): Readonly<RuntimeLimits> {

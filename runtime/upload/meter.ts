@@ -18,8 +18,10 @@
  */
 import binaryen from 'binaryen';
 import { WasmgateError } from '../errors.ts';
+import { FUEL_EXPORT } from './names.ts';
 
-export const FUEL_EXPORT = '__wasmgate_fuel';
+export { FUEL_EXPORT };
+
 const FUEL_GLOBAL = '__wasmgate_fuel_global';
 
 // What Node 20's V8 runs. Features.All would let binaryen emit encodings

@@ -3,6 +3,9 @@
  * A job that overruns (a start function that loops past its fuel, a compile
  * bomb that slips past the caps) gets its thread terminated and START_TIMEOUT;
  * the next job gets a fresh thread.
+ *
+ * The thread holds binaryen, hundreds of megabytes resident, so it stops
+ * after `idleMs` without a job and starts again with the next one.
  */
 import { Worker } from 'node:worker_threads';
 import { WasmgateError } from '../errors.ts';
@@ -28,6 +31,27 @@ export class PipelineWorker {
   #nextId = 1;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  #pending = 0;
+  #idleTimer: NodeJS.Timeout | null = null;
+
+  /** `idleMs`: how long the thread outlives its last job (0: it never stops on its own). */
+  constructor(readonly idleMs = 60_000) {}
+
+  /** True while the thread exists (running, or waiting for jobs before its idle stop). */
+  get alive(): boolean {
+    return this.#worker !== null;
+  }
+
+  #armIdle(): void {
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
+    if (this.idleMs <= 0 || this.#pending > 0 || !this.#worker) return;
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = null;
+      if (this.#pending === 0) this.#kill();
+    }, this.idleMs);
+    this.#idleTimer.unref();
+  }
 
   #spawn(): Worker {
     const worker = new Worker(bootstrap, { workerData: { entry: workerEntry }, stdout: false, stderr: false });
@@ -64,11 +88,19 @@ export class PipelineWorker {
   /** Warms the thread (binaryen takes a moment to load). */
   warm(): void {
     if (!this.#worker && !this.#closed) this.#spawn();
+    this.#armIdle();
   }
 
   run(source: Uint8Array, options: PipelineOptions, limits: RuntimeLimits): Promise<PreparedBytes> {
+    this.#pending++;
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
     const job = this.#queue.then(() => this.#runOne(source, options, limits));
-    this.#queue = job.catch(() => {});
+    const done = job.finally(() => {
+      this.#pending--;
+      this.#armIdle();
+    });
+    this.#queue = done.catch(() => {});
     return job;
   }
 
@@ -121,6 +153,7 @@ export class PipelineWorker {
 
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
     const w = this.#worker;
     this.#worker = null;
     await w?.terminate();

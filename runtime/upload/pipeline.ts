@@ -4,75 +4,32 @@
  * pipeline worker (runtime/upload/worker.ts), so a hostile module costs that
  * thread's time, never the gateway's event loop.
  */
-import { createHash } from 'node:crypto';
 import { WasmgateError } from '../errors.ts';
 import type { RuntimeLimits } from '../limits.ts';
-import { FUEL_EXPORT, instrumentFuel } from './meter.ts';
+import { instrumentFuel } from './meter.ts';
+import {
+  EXTISM_ENV,
+  EXTISM_ENV_FUNCTIONS,
+  FUEL_EXPORT,
+  type ModuleFacts,
+  type PipelineOptions,
+  sha256,
+  WASI_MODULE,
+  WASMGATE_HOST,
+  WASMGATE_HOST_FUNCTIONS,
+} from './names.ts';
 import { capMemory, readWasm, type WasmImport } from './wasm-reader.ts';
 
-export const EXTISM_ENV = 'extism:host/env';
-export const WASMGATE_HOST = 'wasmgate:host/v1';
-export const WASI_MODULE = 'wasi_snapshot_preview1';
-
-/** The Extism kernel functions the host provides (the SDK's env object). */
-export const EXTISM_ENV_FUNCTIONS: ReadonlySet<string> = new Set([
-  'alloc',
-  'free',
-  'load_u8',
-  'load_u64',
-  'store_u8',
-  'store_u64',
-  'input_offset',
-  'input_length',
-  'input_load_u8',
-  'input_load_u64',
-  'output_set',
-  'error_set',
-  'error_get',
-  'config_get',
-  'var_get',
-  'var_set',
-  'http_request',
-  'http_status_code',
-  'http_headers',
-  'length',
-  'length_unsafe',
-  'log_warn',
-  'log_info',
-  'log_debug',
-  'log_error',
-  'log_trace',
-  'get_log_level',
-]);
-
-export const WASMGATE_HOST_FUNCTIONS: ReadonlySet<string> = new Set([
-  'input_length',
-  'input_read',
-  'output_write',
-  'log',
-]);
-
-export interface PipelineOptions {
-  /** Allow `wasi_snapshot_preview1` imports (Go plugins need it). */
-  wasi: boolean;
-}
-
-export interface ModuleFacts {
-  sha256: string;
-  /** sha256 of the bytes as uploaded (before metering). */
-  sourceSha256: string;
-  sourceBytes: number;
-  bytes: number;
-  exports: string[];
-  imports: string[];
-  wasi: boolean;
-  /** The module reads its input through `wasmgate:host/v1.input_read`. */
-  fastInput: boolean;
-}
-
-export function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
+export {
+  EXTISM_ENV,
+  EXTISM_ENV_FUNCTIONS,
+  type ModuleFacts,
+  type PipelineOptions,
+  sha256,
+  WASI_MODULE,
+  WASMGATE_HOST,
+  WASMGATE_HOST_FUNCTIONS,
+};
 
 export function checkImports(imports: WasmImport[], opts: PipelineOptions): void {
   for (const imp of imports) {

@@ -1,0 +1,74 @@
+/**
+ * What the main thread needs to know about the upload pipeline — import
+ * namespaces, the fuel export, module facts — without loading it: the
+ * pipeline (binaryen) costs hundreds of megabytes and lives only in its
+ * worker thread (runtime/upload/pipeline-worker.ts).
+ */
+import { createHash } from 'node:crypto';
+
+/** The exported i64 global fuel is charged from (runtime/upload/meter.ts). */
+export const FUEL_EXPORT = '__wasmgate_fuel';
+
+export const EXTISM_ENV = 'extism:host/env';
+export const WASMGATE_HOST = 'wasmgate:host/v1';
+export const WASI_MODULE = 'wasi_snapshot_preview1';
+
+/** The Extism kernel functions the host provides (the SDK's env object). */
+export const EXTISM_ENV_FUNCTIONS: ReadonlySet<string> = new Set([
+  'alloc',
+  'free',
+  'load_u8',
+  'load_u64',
+  'store_u8',
+  'store_u64',
+  'input_offset',
+  'input_length',
+  'input_load_u8',
+  'input_load_u64',
+  'output_set',
+  'error_set',
+  'error_get',
+  'config_get',
+  'var_get',
+  'var_set',
+  'http_request',
+  'http_status_code',
+  'http_headers',
+  'length',
+  'length_unsafe',
+  'log_warn',
+  'log_info',
+  'log_debug',
+  'log_error',
+  'log_trace',
+  'get_log_level',
+]);
+
+export const WASMGATE_HOST_FUNCTIONS: ReadonlySet<string> = new Set([
+  'input_length',
+  'input_read',
+  'output_write',
+  'log',
+]);
+
+export interface PipelineOptions {
+  /** Allow `wasi_snapshot_preview1` imports (Go plugins need it). */
+  wasi: boolean;
+}
+
+export interface ModuleFacts {
+  sha256: string;
+  /** sha256 of the bytes as uploaded (before metering). */
+  sourceSha256: string;
+  sourceBytes: number;
+  bytes: number;
+  exports: string[];
+  imports: string[];
+  wasi: boolean;
+  /** The module reads its input through `wasmgate:host/v1.input_read`. */
+  fastInput: boolean;
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
