@@ -4,51 +4,50 @@
  * version and hook — calls, failures by code, latency, fuel, instances,
  * quarantines — plus the analytics buffer.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { CallEvent } from '../runtime/index.ts';
 import type { AnalyticsStats } from './analytics/sink.ts';
 import type { LoadedApi } from './chain/build.ts';
+import { CellCounter, CellHistogram, type HistogramCell } from './metric-cells.ts';
 
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly requests = new Counter({
-    name: 'wasmgate_requests_total',
-    help: 'Requests answered, by API and status',
-    labelNames: ['api', 'status'],
-    registers: [this.registry],
-  });
-  readonly upstream = new Histogram({
-    name: 'wasmgate_upstream_seconds',
-    help: 'Upstream latency by API',
-    labelNames: ['api'],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
-  readonly pluginCalls = new Counter({
-    name: 'wasmgate_plugin_calls_total',
-    help: 'Plugin calls by plugin version, hook and API',
-    labelNames: ['plugin', 'hook', 'api'],
-    registers: [this.registry],
-  });
-  readonly pluginFailures = new Counter({
-    name: 'wasmgate_plugin_failures_total',
-    help: 'Plugin failures by error code',
-    labelNames: ['plugin', 'hook', 'api', 'code'],
-    registers: [this.registry],
-  });
-  readonly pluginSeconds = new Histogram({
-    name: 'wasmgate_plugin_call_seconds',
-    help: 'Plugin call latency',
-    labelNames: ['plugin', 'hook'],
-    buckets: [0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.01, 0.1, 1],
-    registers: [this.registry],
-  });
-  readonly pluginFuel = new Counter({
-    name: 'wasmgate_plugin_fuel_total',
-    help: 'Fuel used by plugin calls',
-    labelNames: ['plugin', 'hook'],
-    registers: [this.registry],
-  });
+  readonly requests = new CellCounter(
+    this.registry,
+    'wasmgate_requests_total',
+    'Requests answered, by API and status',
+    ['api', 'status'],
+  );
+  readonly upstream = new CellHistogram(
+    this.registry,
+    'wasmgate_upstream_seconds',
+    'Upstream latency by API',
+    ['api'],
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  );
+  readonly pluginCalls = new CellCounter(
+    this.registry,
+    'wasmgate_plugin_calls_total',
+    'Plugin calls by plugin version, hook and API',
+    ['plugin', 'hook', 'api'],
+  );
+  readonly pluginFailures = new CellCounter(
+    this.registry,
+    'wasmgate_plugin_failures_total',
+    'Plugin failures by error code',
+    ['plugin', 'hook', 'api', 'code'],
+  );
+  readonly pluginSeconds = new CellHistogram(
+    this.registry,
+    'wasmgate_plugin_call_seconds',
+    'Plugin call latency',
+    ['plugin', 'hook'],
+    [0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.005, 0.01, 0.1, 1],
+  );
+  readonly pluginFuel = new CellCounter(this.registry, 'wasmgate_plugin_fuel_total', 'Fuel used by plugin calls', [
+    'plugin',
+    'hook',
+  ]);
   readonly analyticsPluginDropped = new Counter({
     name: 'wasmgate_analytics_plugin_dropped_total',
     help: 'Records dropped because the analytics plugin failed',
@@ -102,23 +101,28 @@ export class GatewayMetrics {
     });
   }
 
-  /** Label children by API and status, so the request path does no label hashing. */
-  readonly #requestChildren = new Map<string, { inc(): void }>();
-  readonly #upstreamChildren = new Map<string, { observe(v: number): void }>();
+  /** The cells of one API and status, found once per pair; then a request costs two additions. */
+  readonly #requestCells = new Map<string, { value: number }>();
+  readonly #upstreamCells = new Map<string, HistogramCell>();
+  /** The cells of one plugin version, hook and API. */
+  readonly #callCells = new Map<
+    string,
+    { calls: { value: number }; seconds: HistogramCell; fuel: { value: number }; plugin: string; hook: string }
+  >();
 
   request(api: string, status: number, upstreamMs: number): void {
     const key = `${api}\0${status}`;
-    let counter = this.#requestChildren.get(key);
+    let counter = this.#requestCells.get(key);
     if (!counter) {
-      counter = this.requests.labels(api, String(status));
-      this.#requestChildren.set(key, counter);
+      counter = this.requests.cell([api, String(status)]);
+      this.#requestCells.set(key, counter);
     }
-    counter.inc();
+    counter.value++;
     if (upstreamMs > 0) {
-      let h = this.#upstreamChildren.get(api);
+      let h = this.#upstreamCells.get(api);
       if (!h) {
-        h = this.upstream.labels(api);
-        this.#upstreamChildren.set(api, h);
+        h = this.upstream.cell([api]);
+        this.#upstreamCells.set(api, h);
       }
       h.observe(upstreamMs / 1000);
     }
@@ -126,15 +130,28 @@ export class GatewayMetrics {
 
   label(sha256: string, label: string): void {
     this.#labels.set(sha256, label);
+    this.#callCells.clear();
   }
 
   onCall(e: CallEvent): void {
-    const plugin = this.#labels.get(e.sha256) ?? e.sha256.slice(0, 12);
     const hook = e.hook ?? 'raw';
-    this.pluginCalls.inc({ plugin, hook, api: e.apiId });
-    if (!e.ok) this.pluginFailures.inc({ plugin, hook, api: e.apiId, code: e.code ?? 'UNKNOWN' });
-    this.pluginSeconds.observe({ plugin, hook }, e.seconds);
-    if (e.fuelUsed > 0) this.pluginFuel.inc({ plugin, hook }, e.fuelUsed);
+    const key = `${e.sha256}\0${hook}\0${e.apiId}`;
+    let cells = this.#callCells.get(key);
+    if (!cells) {
+      const plugin = this.#labels.get(e.sha256) ?? e.sha256.slice(0, 12);
+      cells = {
+        calls: this.pluginCalls.cell([plugin, hook, e.apiId]),
+        seconds: this.pluginSeconds.cell([plugin, hook]),
+        fuel: this.pluginFuel.cell([plugin, hook]),
+        plugin,
+        hook,
+      };
+      this.#callCells.set(key, cells);
+    }
+    cells.calls.value++;
+    cells.seconds.observe(e.seconds);
+    if (e.fuelUsed > 0) cells.fuel.value += e.fuelUsed;
+    if (!e.ok) this.pluginFailures.cell([cells.plugin, hook, e.apiId, e.code ?? 'UNKNOWN']).value++;
   }
 }
 
