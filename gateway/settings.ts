@@ -23,6 +23,11 @@ export interface Settings {
   demoUpstreamPort: number;
   production: boolean;
   adminSecret: string | null;
+  /**
+   * Public key (PEM text, or a PEM file's path; ed25519 or RSA) that plugin
+   * bundles must be signed with. Set, it makes signatures mandatory.
+   */
+  bundlePublicKey: string | null;
   redisUrl: string | null;
   redisClusterNodes: string[];
   /** Largest request body buffered for plugins, in bytes (413 above). */
@@ -58,6 +63,7 @@ export const DEFAULT_SETTINGS: Readonly<Omit<Settings, 'limits'>> & { limits: Re
   demoUpstreamPort: 8089,
   production: false,
   adminSecret: null,
+  bundlePublicKey: null,
   redisUrl: null,
   redisClusterNodes: [],
   maxBodyBytes: 4 * 1024 * 1024,
@@ -96,6 +102,7 @@ const schema = {
     demoUpstreamPort: port,
     production: { type: 'boolean' },
     adminSecret: { type: ['string', 'null'], minLength: 16 },
+    bundlePublicKey: { type: ['string', 'null'], minLength: 1 },
     redisUrl: { type: ['string', 'null'], pattern: '^rediss?://' },
     redisClusterNodes: { type: 'array', items: { type: 'string', pattern: '^[^:\\s]+:\\d+$' } },
     maxBodyBytes: bytes,
@@ -127,6 +134,7 @@ export const ENV_VARS: Record<string, { key: keyof Settings; type: 'string' | 'n
   WASMGATE_APIS_DIR: { key: 'apisDir', type: 'string' },
   WASMGATE_DEMO: { key: 'demo', type: 'boolean' },
   WASMGATE_ADMIN_SECRET: { key: 'adminSecret', type: 'string' },
+  WASMGATE_BUNDLE_PUBLIC_KEY: { key: 'bundlePublicKey', type: 'string' },
   WASMGATE_MAX_BODY_BYTES: { key: 'maxBodyBytes', type: 'number' },
   WASMGATE_TRUSTED_PROXIES: { key: 'trustedProxies', type: 'list' },
   WASMGATE_UPSTREAM_TIMEOUT_MS: { key: 'upstreamTimeoutMs', type: 'number' },

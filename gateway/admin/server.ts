@@ -5,6 +5,10 @@
  * same 403. Bodies are validated at the edge with errors naming the field;
  * updates take `If-Match` (ETag) and answer 412 when it is stale.
  *
+ * Plugins arrive as a raw module (`application/wasm`) or as a bundle
+ * (`application/zip`, gateway/bundle): both go through the runtime's
+ * upload pipeline before anything is stored.
+ *
  * Changes are written to the store first, then applied: an API definition
  * is compiled and its plugins bound before it replaces the running one (a
  * broken new version never replaces a working one), and a reload notice
@@ -14,10 +18,13 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { SessionRecord } from '../../runtime/index.ts';
+import { BundleError, middlewareFor, openBundle, publicKeyFromSetting } from '../bundle/index.ts';
+import { ChainError } from '../chain/build.ts';
 import { ApiDefinitionError } from '../config/errors.ts';
 import { parseApiDefinition } from '../config/load.ts';
 import type { Gateway } from '../gateway.ts';
 import { HttpError } from '../http-error.ts';
+import { checkPluginName, checkPluginVersion, type PluginVersion } from '../plugins/registry.ts';
 import { hashKey } from '../sessions/credentials.ts';
 import type { Policy } from '../sessions/policies.ts';
 import type { Store } from '../store/store.ts';
@@ -99,11 +106,19 @@ function bodyError(what: string, errors: typeof validateSession.errors): HttpErr
 
 /** JSON answers in Tyk's style: `{status, message}` for errors. */
 function fail(reply: FastifyReply, err: unknown): FastifyReply {
+  if (err instanceof BundleError || err instanceof BundleModuleError) {
+    return reply
+      .code(err.status)
+      .send({ status: 'error', error: err.code, message: err.message, ...(err.entry && { entry: err.entry }) });
+  }
   if (err instanceof ApiDefinitionError) {
     return reply
       .code(400)
       .send({ status: 'error', error: 'invalid_api_definition', message: err.message, problems: err.problems });
   }
+  // The chain's only refusal: a definition naming an export its plugin version lacks.
+  if (err instanceof ChainError)
+    return reply.code(422).send({ status: 'error', error: 'EXPORT_NOT_FOUND', message: err.message });
   if (err instanceof HttpError)
     return reply
       .code(err.status)
@@ -114,6 +129,18 @@ function fail(reply: FastifyReply, err: unknown): FastifyReply {
     return reply.code(e.status).send({ status: 'error', error: e.code, message: e.message });
   }
   return reply.code(500).send({ status: 'error', error: 'internal_error', message: 'see the gateway log' });
+}
+
+/** A module of a bundle refused by the upload pipeline: the runtime's code, naming the file. */
+class BundleModuleError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly entry: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface AdminOptions {
@@ -131,6 +158,7 @@ export interface AdminOptions {
 export function createAdminServer(opts: AdminOptions): FastifyInstance {
   const { gateway, store } = opts;
   const secretDigest = createHash('sha256').update(opts.secret).digest();
+  const bundleKey = publicKeyFromSetting(gateway.settings.bundlePublicKey);
   const app = Fastify({ logger: false, bodyLimit: 32 * 1024 * 1024 });
   app.addContentTypeParser(
     ['application/wasm', 'application/octet-stream', 'application/zip'],
@@ -337,7 +365,7 @@ export function createAdminServer(opts: AdminOptions): FastifyInstance {
     return { key: req.params.id, status: 'ok', action: 'deleted' };
   });
 
-  // ---- Plugins (raw .wasm uploads; versions are immutable)
+  // ---- Plugins (raw .wasm uploads and bundles; versions are immutable)
   app.post(
     '/tyk/plugins/:name/:version',
     async (
@@ -347,8 +375,23 @@ export function createAdminServer(opts: AdminOptions): FastifyInstance {
       try {
         const body = req.body;
         if (!Buffer.isBuffer(body))
-          throw new HttpError(415, 'unsupported_media_type', {}, { message: 'send the module as application/wasm' });
+          throw new HttpError(
+            415,
+            'unsupported_media_type',
+            {},
+            { message: 'send the module as application/wasm, or a bundle as application/zip' },
+          );
         const wasi = req.query.wasi === 'true';
+        if (req.headers['content-type']?.split(';')[0]?.trim().toLowerCase() === 'application/zip') {
+          const added = await uploadBundle(req.params.name, req.params.version, body, wasi);
+          return reply.code(201).send({ status: 'ok', action: 'added', plugin: added.plugins[0], ...added });
+        }
+        // A configured bundle key means only signed code runs: a raw module carries no signature.
+        if (bundleKey)
+          throw new BundleError(
+            'BUNDLE_SIGNATURE_REQUIRED',
+            'this gateway requires signed bundles (a public key is configured); upload a signed application/zip bundle',
+          );
         const pv = await gateway.registry.register(req.params.name, req.params.version, new Uint8Array(body), { wasi });
         await store.putBlob(pv.meta.source_sha256, new Uint8Array(body));
         await store.putDoc('plugins', `${pv.meta.name}@${pv.meta.version}`, JSON.stringify(pv.meta));
@@ -359,6 +402,61 @@ export function createAdminServer(opts: AdminOptions): FastifyInstance {
       }
     },
   );
+
+  /**
+   * A bundle: verified whole in memory first (zip, manifest, signature,
+   * checksums), then every module through the upload pipeline; stored only
+   * when all of them pass — one refused module leaves nothing behind.
+   */
+  const uploadBundle = async (name: string, version: string, zip: Buffer, wasiQuery: boolean) => {
+    checkPluginName(name);
+    checkPluginVersion(version);
+    const bundle = openBundle(zip, { name, publicKey: bundleKey });
+    for (const m of bundle.modules)
+      if (gateway.registry.get(m.plugin, version))
+        throw new HttpError(
+          409,
+          'plugin_version_exists',
+          {},
+          { message: `plugin ${m.plugin}@${version} already exists; versions are immutable` },
+        );
+    const wasi = wasiQuery || bundle.manifest.wasi === true;
+    const registered: PluginVersion[] = [];
+    try {
+      for (const m of bundle.modules) {
+        try {
+          registered.push(await gateway.registry.register(m.plugin, version, new Uint8Array(m.bytes), { wasi }));
+        } catch (err) {
+          const e = err as { status?: number; code?: string; message?: string };
+          if (typeof e.status === 'number' && typeof e.code === 'string')
+            throw new BundleModuleError(e.status, e.code, `${m.file}: ${e.message}`, m.file);
+          throw err;
+        }
+      }
+      for (const [i, pv] of registered.entries()) {
+        await store.putBlob(pv.meta.source_sha256, new Uint8Array(bundle.modules[i]!.bytes));
+        await store.putDoc('plugins', `${pv.meta.name}@${pv.meta.version}`, JSON.stringify(pv.meta));
+      }
+    } catch (err) {
+      for (const pv of registered) {
+        gateway.registry.remove(pv.meta.name, pv.meta.version);
+        await store.deleteDoc('plugins', `${pv.meta.name}@${pv.meta.version}`).catch(() => {});
+      }
+      throw err;
+    }
+    await store.publish(opts.notice).catch(() => {});
+    const stored = new Map(bundle.modules.map((m) => [m.file, `${m.plugin}@${version}`]));
+    return {
+      plugins: registered.map((pv) => pv.meta),
+      bundle: {
+        files: bundle.manifest.file_list,
+        signed: Boolean(bundle.manifest.signature),
+        signature_verified: bundle.signatureVerified,
+        modules: Object.fromEntries(stored),
+        custom_middleware: middlewareFor(bundle.manifest, stored),
+      },
+    };
+  };
   app.get('/tyk/plugins', async () =>
     gateway.registry
       .names()

@@ -1,6 +1,7 @@
 /**
  * The `wasmgate` command. Exit codes: 0 success, 1 the operation failed
- * (a refused module, a failed plugin call, a failed request), 2 usage error.
+ * (a refused module or bundle, a failed plugin call, a request the server
+ * refused or that could not be made), 2 usage error (docs/errors.md).
  */
 import { type CommandSpec, formatHelp, type Parsed, parseArgs, UsageError } from './args.ts';
 import { checkSpec, pluginCheck, pluginRun, runSpec } from './plugin-commands.ts';
@@ -20,6 +21,22 @@ const commands: Record<string, () => Promise<Command>> = {
   'plugin build': async () => {
     const m = await import('./build-commands.ts');
     return { spec: m.buildSpec, run: m.pluginBuild };
+  },
+  'plugin bundle': async () => {
+    const m = await import('./bundle-commands.ts');
+    return { spec: m.bundleSpec, run: m.pluginBundle };
+  },
+  'plugin push': async () => {
+    const m = await import('./admin-commands.ts');
+    return { spec: m.pushSpec, run: m.pluginPush };
+  },
+  keygen: async () => {
+    const m = await import('./bundle-commands.ts');
+    return { spec: m.keygenSpec, run: m.keygen };
+  },
+  'api apply': async () => {
+    const m = await import('./admin-commands.ts');
+    return { spec: m.applySpec, run: m.apiApply };
   },
 };
 
