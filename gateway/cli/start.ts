@@ -122,7 +122,7 @@ export async function start(
       `  curl -i ${base}/demo/redirect                         # response plugin rewrites Location, adds two Set-Cookie`,
     );
     out(`  curl -i -H 'Authorization: Bearer demo-token' ${base}/secure/anything   # custom auth plugin`);
-    out(`  curl -i ${base}/secure/anything                       # no credential: 401 from the auth plugin`);
+    out(`  curl -i ${base}/secure/anything                       # no credential: 401 (the ID extractor finds none)`);
   }
   return await new Promise<number>((resolveExit) => {
     let stopping = false;

@@ -112,6 +112,38 @@ export function findSecondDebianToolchain(): Toolchain | null {
   return version(first) === version(DEBIAN) ? null : DEBIAN;
 }
 
+/** Where Debian's librust-*-dev packages unpack crates: the directory source of plugins-examples/rust/.cargo/config.toml. */
+export const CRATE_REGISTRY = '/usr/share/cargo/registry';
+export const CROSSCHECK_DIR = join(RUST_DIR, 'kit-crosscheck');
+
+/** True when the directory source has the crates kit-crosscheck resolves (serde, serde_derive, rmp-serde). */
+export function registryHasCrates(): boolean {
+  if (!existsSync(CRATE_REGISTRY)) return false;
+  const dirs = readdirSync(CRATE_REGISTRY);
+  return ['serde', 'serde_derive', 'rmp-serde'].every((c) => dirs.some((d) => new RegExp(`^${c}-\\d`).test(d)));
+}
+
+/**
+ * Every distinct cargo that can build natively (kit-crosscheck's tests need
+ * no wasm target): the one on PATH, and Debian's /usr/bin/cargo when its
+ * rustc is another version. Each with its own target directory.
+ */
+export function nativeCargos(): { cargo: string; env: NodeJS.ProcessEnv; targetDir: string; rustc: string }[] {
+  const out: { cargo: string; env: NodeJS.ProcessEnv; targetDir: string; rustc: string }[] = [];
+  for (const tc of [RUSTUP_OR_PATH, DEBIAN]) {
+    if (!hasCommand(tc.cargo, ['--version'], tc.env)) continue;
+    let rustc: string;
+    try {
+      rustc = execFileSync(tc.env.RUSTC ?? 'rustc', ['--version'], { env: tc.env, encoding: 'utf8' }).trim();
+    } catch {
+      continue;
+    }
+    if (out.some((o) => o.rustc === rustc)) continue;
+    out.push({ cargo: tc.cargo, env: tc.env, targetDir: join('..', tc.targetDir, 'crosscheck'), rustc });
+  }
+  return out;
+}
+
 /** Runs cargo for the workspace; returns example → module path inside the toolchain's target dir. */
 export async function cargoBuild(tc: Toolchain): Promise<Map<string, string>> {
   const args = ['build', '--release', '--target', 'wasm32-unknown-unknown', '--offline', '--target-dir', tc.targetDir];
