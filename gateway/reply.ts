@@ -66,6 +66,9 @@ export function sendError(res: ServerResponse, err: HttpError, requestId: string
   const body = encoder.encode(JSON.stringify({ error: err.publicError, request_id: requestId }));
   const headers: Multi = { 'content-type': ['application/json'] };
   for (const [k, v] of Object.entries(err.headers)) headers[k] = [v];
+  // A body still arriving (refused as too large, or the request failed before reading it) is not
+  // drained for keep-alive: the connection closes once the answer is written.
+  if (res.req && !res.req.complete) headers.connection = ['close'];
   sendBytes(res, err.status, headers, body, requestId);
 }
 

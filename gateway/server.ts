@@ -163,6 +163,9 @@ export function createProxyServer(path: RequestPath, settings: Settings): Fastif
     http: {
       maxHeaderSize: settings.maxHeaderBytes,
       headersTimeout: settings.headersTimeoutMs,
+      // How often Node enforces headersTimeout and requestTimeout (its default, 30 s, lets a
+      // slowloris client hold a socket that long whatever the timeouts say).
+      connectionsCheckingInterval: Math.min(1_000, settings.headersTimeoutMs),
       insecureHTTPParser: false,
     } as never,
     return503OnClosing: true,
