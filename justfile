@@ -40,3 +40,14 @@ bench-runtime:
 # Run the gateway with the demo APIs.
 start:
     node bin/wasmgate.js start
+
+# Soak: mixed traffic with plugin swaps and a Redis restart (not in CI). `npx just soak --minutes 3`
+soak *ARGS:
+    node --import tsx bench/soak.ts {{ARGS}}
+
+# Memory with 1, 100 and 1,000 plugins; upload-to-serve time.
+bench-scale:
+    node --import tsx bench/scale.ts
+
+bench-upload:
+    node --import tsx bench/upload.ts

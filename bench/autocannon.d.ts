@@ -9,7 +9,7 @@ declare module 'autocannon' {
     body?: string;
     overallRate?: number;
   }
-  interface Result {
+  export interface Result {
     requests: { average: number };
     latency: { p50: number; p99: number };
     errors: number;

@@ -1,19 +1,16 @@
 /**
  * The wasmgate under benchmark: one gateway process serving every scenario
  * on its own listen path, in front of the benchmark upstream.
- *   node --import tsx bench/gateway-sut.ts UPSTREAM_PORT
+ *   BENCH_PLUGINS_DIR=… node --import tsx bench/gateway-sut.ts UPSTREAM_PORT
  */
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createGateway, openStore } from '../gateway/app.ts';
 import { parseApiDefinition } from '../gateway/config/load.ts';
 import { createLogger } from '../gateway/log.ts';
 import { hashKey } from '../gateway/sessions/credentials.ts';
 import { loadSettings } from '../gateway/settings.ts';
-import { buildPlugin } from '../pdk/build.ts';
-import { buildTsExamples } from '../test/harness/examples.ts';
-import { wat } from '../test/harness/wat.ts';
 
 const upstream = `http://127.0.0.1:${process.argv[2]}/`;
 const settings = await loadSettings({
@@ -33,14 +30,14 @@ const logger = createLogger(settings.logLevel);
 const store = await openStore(settings, logger);
 const gateway = createGateway(settings, store, logger);
 
-const examples = await buildTsExamples();
-const register = async (name: string, file: string) => gateway.registry.register(name, '1.0.0', await readFile(file));
-for (const [name, ex] of examples) await register(name, ex.wasm);
-await register(
-  'probe',
-  (await buildPlugin(resolve(import.meta.dirname, '..', 'test', 'fixtures', 'plugins', 'probe'))).file,
-);
-await gateway.registry.register('trivial', '1.0.0', wat('result-fast'));
+// Built by the driver (bench/plugins.ts): this process only reads them.
+const pluginsDir = process.env.BENCH_PLUGINS_DIR;
+if (!pluginsDir) throw new Error('BENCH_PLUGINS_DIR is not set (bench/plugins.ts builds it)');
+for (const file of await readdir(pluginsDir)) {
+  if (file.endsWith('.wasm')) {
+    await gateway.registry.register(file.slice(0, -5), '1.0.0', await readFile(join(pluginsDir, file)));
+  }
+}
 
 const api = (id: string, extra: Record<string, unknown> = {}) => ({
   api_id: id,
@@ -143,5 +140,23 @@ await store.putSession(hashKey('bench-key'), { rate: 1e9, per: 1, quota_max: -1 
 const { port } = await gateway.listen();
 process.send?.({ port });
 if (!process.send) console.log(port);
+// The soak test (bench/soak.ts) asks over IPC for the resident memory and for plugin swaps:
+// each swap uploads a new version of the all-hooks API's pre plugin and reloads every API.
+let swaps = 0;
+process.on('message', async (m: { type?: string }) => {
+  if (m?.type === 'rss') process.send?.({ type: 'rss', rss: process.memoryUsage().rss });
+  if (m?.type === 'swap') {
+    const version = `1.1.${++swaps}`;
+    await gateway.registry.register('pre-enrich', version, await readFile(join(pluginsDir, 'pre-enrich.wasm')));
+    const next = JSON.parse(JSON.stringify(docs).replaceAll('pre-enrich@1.0.0', `pre-enrich@${version}`));
+    gateway.swap(
+      await gateway.load(
+        next.map((d: unknown) => parseApiDefinition(d)),
+        process.cwd(),
+      ),
+    );
+    process.send?.({ type: 'swapped', version });
+  }
+});
 process.on('SIGINT', () => process.exit(0));
 process.on('SIGTERM', () => process.exit(0));

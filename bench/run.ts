@@ -12,6 +12,7 @@ import { appendFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
+import { buildBenchPlugins } from './plugins.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string) => {
@@ -228,6 +229,8 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
+// Built here, so the gateway processes never load the compilers (bench/plugins.ts).
+process.env.BENCH_PLUGINS_DIR = await buildBenchPlugins();
 const upstream = await start('upstream.mjs', []);
 const targets: Record<string, Target | null> = { upstream };
 targets.gateway = await start('gateway-sut.ts', [String(upstream.port)], true);
