@@ -6,6 +6,7 @@
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createGateway, openStore } from '../gateway/app.ts';
 import { parseApiDefinition } from '../gateway/config/load.ts';
 import { createLogger } from '../gateway/log.ts';
@@ -112,6 +113,23 @@ const docs = [
     analytics_plugin: { enable: true, func_name: 'analytics_mask', plugin_path: 'analytics-mask@1.0.0' },
   },
   { ...api('body10k'), ...mw({ pre: [p('rewrite_body', 'probe@1.0.0', { needs_body: true })] }) },
+  // Aggregation: an endpoint plugin calling two 1 KB services in parallel (docs/outbound.md).
+  {
+    ...api('aggregate'),
+    config_data: { users_url: `${upstream}kb?users`, orders_url: `${upstream}kb?orders` },
+    wasmgate: { outbound: { allow: [new URL(upstream).origin] } },
+    version_data: {
+      not_versioned: true,
+      versions: {
+        Default: {
+          name: 'Default',
+          extended_paths: {
+            go_plugin: [{ path: '/summary', method: 'GET', func_name: 'aggregate', plugin_path: 'aggregate@1.0.0' }],
+          },
+        },
+      },
+    },
+  },
   {
     ...api('endpoint'),
     version_data: {
@@ -143,8 +161,18 @@ if (!process.send) console.log(port);
 // The soak test (bench/soak.ts) asks over IPC for the resident memory and for plugin swaps:
 // each swap uploads a new version of the all-hooks API's pre plugin and reloads every API.
 let swaps = 0;
+// The event loop's delay, for scenarios that must not stall it (bench/run.ts resets and reads it).
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
 process.on('message', async (m: { type?: string }) => {
   if (m?.type === 'rss') process.send?.({ type: 'rss', rss: process.memoryUsage().rss });
+  if (m?.type === 'loop-reset') {
+    loopDelay.reset();
+    process.send?.({ type: 'loop-reset' });
+  }
+  if (m?.type === 'loop') {
+    process.send?.({ type: 'loop', p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 });
+  }
   if (m?.type === 'swap') {
     const version = `1.1.${++swaps}`;
     await gateway.registry.register('pre-enrich', version, await readFile(join(pluginsDir, 'pre-enrich.wasm')));

@@ -191,13 +191,42 @@ const SCENARIOS: Scenario[] = [
     target: 'gateway',
     path: '/endpoint/hello?name=bench',
   },
+  {
+    name: 'passthrough-1kb',
+    label: 'wasmgate keyless passthrough, one 1 KB upstream answer',
+    target: 'gateway',
+    path: '/passthrough/kb',
+  },
+  {
+    name: 'aggregate',
+    label: 'wasmgate endpoint plugin aggregating two parallel 1 KB calls',
+    target: 'gateway',
+    path: '/aggregate/summary',
+  },
 ];
+
+/** Asks a gateway process (bench/gateway-sut.ts) over IPC; null when it has no IPC channel. */
+function ask<T>(t: Target, type: string): Promise<T | null> {
+  const proc = t.proc;
+  if (!proc?.send) return Promise.resolve(null);
+  return new Promise((resolveAnswer) => {
+    const on = (m: { type?: string }) => {
+      if (m?.type !== type) return;
+      proc.off('message', on);
+      resolveAnswer(m as T);
+    };
+    proc.on('message', on);
+    proc.send({ type });
+  });
+}
 
 interface Sample {
   rps: number;
   p50: number;
   p99: number;
   errors: number;
+  /** The gateway's event-loop delay p99 during the sample, ms (gateway targets only). */
+  loopP99?: number;
 }
 
 function run(url: string, s: Scenario, seconds: number): Promise<Sample> {
@@ -256,7 +285,11 @@ try {
     for (const s of chosen) {
       const url = `http://127.0.0.1:${targets[s.target]!.port}${s.path}`;
       await run(url, s, 1); // warm-up
+      const sut = s.target.startsWith('gateway') ? targets[s.target]! : null;
+      if (sut) await ask(sut, 'loop-reset');
       const sample = await run(url, s, DURATION);
+      const loop = sut ? await ask<{ p99: number; max: number }>(sut, 'loop') : null;
+      if (loop) sample.loopP99 = loop.p99;
       (samples.get(s.name) ?? samples.set(s.name, []).get(s.name)!).push(sample);
       process.stderr.write(
         `round ${round} ${s.name}: ${Math.round(sample.rps)} req/s, p99 ${sample.p99} ms, errors ${sample.errors}\n`,
@@ -277,6 +310,26 @@ try {
     );
   }
 
+  // The aggregation at a fixed 1,000 req/s: does waiting on outbound calls stall the event loop?
+  let aggregateLoopAtRate: number | null = null;
+  const aggregateScenario = chosen.find((x) => x.name === 'aggregate');
+  if (aggregateScenario) {
+    const sut = targets[aggregateScenario.target]!;
+    await ask(sut, 'loop-reset');
+    await new Promise<void>((res, rej) =>
+      autocannon(
+        {
+          url: `http://127.0.0.1:${sut.port}${aggregateScenario.path}`,
+          connections: 10,
+          duration: DURATION,
+          overallRate: 1000,
+        },
+        (err) => (err ? rej(err) : res()),
+      ),
+    );
+    aggregateLoopAtRate = (await ask<{ p99: number }>(sut, 'loop'))?.p99 ?? null;
+  }
+
   const result = chosen.map((s) => {
     const xs = samples.get(s.name)!;
     return {
@@ -286,6 +339,7 @@ try {
       p50: median(xs.map((x) => x.p50)),
       p99: median(xs.map((x) => x.p99)),
       errors: xs.reduce((n, x) => n + x.errors, 0),
+      loopP99: xs[0]?.loopP99 === undefined ? null : median(xs.map((x) => x.loopP99 ?? 0)),
     };
   });
   const by = (n: string) => result.find((r) => r.name === n);
@@ -319,6 +373,15 @@ try {
       .filter(([, v]) => v !== null)
       .map(([label, v, t]) => `| ${label} | ${v!.toFixed(2)} | ≥ ${t} | ${v! >= t ? 'yes' : '**no**'} |`),
   ];
+  const agg = by('aggregate');
+  const one = by('passthrough-1kb');
+  if (agg && one) {
+    const loop = agg.loopP99 ?? 0;
+    lines.push(
+      '',
+      `Aggregation: an endpoint plugin making two parallel 1 KB calls ${Math.round(agg.rps)} req/s, p99 ${agg.p99} ms; one 1 KB call through the gateway ${Math.round(one.rps)} req/s, p99 ${one.p99} ms (${(agg.rps / one.rps).toFixed(2)}×). Gateway event-loop delay p99: ${aggregateLoopAtRate === null ? '?' : aggregateLoopAtRate.toFixed(2)} ms at a fixed 1,000 req/s of aggregation (target < 5 ms: ${aggregateLoopAtRate !== null && aggregateLoopAtRate < 5 ? 'met' : '**missed**'}), ${loop.toFixed(2)} ms at saturation (the loop then always has work queued).`,
+    );
+  }
   if (fixed.direct && fixed['all-hooks']) {
     lines.push(
       '',

@@ -11,11 +11,14 @@ const body = Buffer.from(
     padding: 'x'.repeat(40),
   }),
 );
+// `/kb…`: a 1 KB JSON answer (the services the aggregate scenario calls).
+const kb = Buffer.from(JSON.stringify({ ok: true, items: 'k'.repeat(1000) }).slice(0, 1024));
 const server = createServer((req, res) => {
   req.resume();
   req.on('end', () => {
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
-    res.end(body);
+    const answer = req.url?.startsWith('/kb') ? kb : body;
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': answer.length });
+    res.end(answer);
   });
 });
 server.keepAliveTimeout = 60_000;

@@ -160,6 +160,7 @@ export async function startApp(settings: Readonly<Settings>, logger?: Logger): P
     const admin = createAdminServer({ gateway, store, secret, baseDir: dataDir, reloadAll, notice });
     await admin.listen({ host: settings.adminHost, port: settings.adminPort });
     const adminPort = (admin.server.address() as { port: number }).port;
+    gateway.ownPorts.push(adminPort);
     const { port } = await gateway.listen();
     const demoPort = demo ? ((demo.address() as { port: number }).port ?? null) : null;
     return {

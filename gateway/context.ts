@@ -23,6 +23,10 @@ export class RequestContext {
   /** Headers added to whatever answer this request gets (quota headers). */
   replyHeaders: Record<string, string> | null = null;
   upstreamMs = 0;
+  /** The upstream a plugin routed this request to (`request.upstream`); null: the API's target. */
+  upstreamTarget: URL | null = null;
+  /** Outbound calls plugins made for this request (capped by the API's `max_calls`). */
+  outboundCalls = 0;
   /** What the client was answered (set as the answer is written; analytics reads it). */
   reply: { status: number; headers: Multi; body: Uint8Array | null } | null = null;
 

@@ -23,6 +23,7 @@ import type { ApiSpec } from './config/api-spec.ts';
 import type { RequestContext } from './context.ts';
 import { createLogger, type Logger } from './log.ts';
 import { GatewayMetrics } from './metrics.ts';
+import { OutboundClient } from './outbound/client.ts';
 import { PluginRegistry } from './plugins/registry.ts';
 import { createProxyServer, type RequestPath, type RouteMatch } from './server.ts';
 import type { Policy } from './sessions/policies.ts';
@@ -61,6 +62,9 @@ export class Gateway {
   /** Analytics recording (null when turned off in the settings). */
   readonly analytics: AnalyticsBuffer | null;
   readonly metrics: GatewayMetrics;
+  /** The gateway's own ports (proxy, admin): plugins' outbound calls never reach them. */
+  readonly ownPorts: number[] = [];
+  readonly outbound = new OutboundClient({ ownPorts: () => this.ownPorts });
 
   constructor(
     readonly settings: Readonly<Settings>,
@@ -134,6 +138,7 @@ export class Gateway {
             store: this.store,
             policy: (id) => this.#policies.get(id),
             onPluginFailure: (ctx, plugin, err) => this.#pluginFailed(ctx, plugin, err),
+            outbound: this.outbound,
           }),
         );
       }
@@ -261,7 +266,9 @@ export class Gateway {
     this.#proxy = createProxyServer(this.requestPath(), this.settings);
     await this.#proxy.listen({ host: this.settings.host, port: this.settings.port });
     const addr = this.#proxy.server.address();
-    return { port: typeof addr === 'object' && addr ? addr.port : this.settings.port };
+    const port = typeof addr === 'object' && addr ? addr.port : this.settings.port;
+    this.ownPorts.push(port);
+    return { port };
   }
 
   /** Stops accepting, lets requests in flight finish (up to `graceMs`), then frees everything. */
@@ -279,6 +286,7 @@ export class Gateway {
     await Promise.all([...this.#slots.values()].map((s) => s.api.drain()));
     this.#slots.clear();
     await this.analytics?.close();
+    await this.outbound.close();
     await this.plumbing.close();
     await this.runtime.close();
     await this.store.close();

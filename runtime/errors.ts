@@ -25,6 +25,9 @@ export const ERROR_CODES = {
   FORBIDDEN_HEADER: { status: 500, message: 'the plugin set a header it may not set' },
   VAR_LIMIT: { status: 500, message: 'the plugin exceeded its variable storage limit' },
   PLUGIN_ERROR: { status: 500, message: 'the plugin reported an error' },
+  UPSTREAM_NOT_ALLOWED: { status: 500, message: 'the plugin routed to an upstream the API does not allow' },
+  OUTBOUND_NOT_ALLOWED: { status: 500, message: 'the plugin asked for outbound calls; the API allows none' },
+  OUTBOUND_LIMIT: { status: 500, message: "the plugin's outbound calls went past the API's limits" },
   // Capacity
   POOL_EXHAUSTED: { status: 503, message: 'no plugin instance became free in time' },
   QUARANTINED: { status: 503, message: 'the plugin version is quarantined after repeated failures' },

@@ -13,6 +13,7 @@
 import type { Hook, PluginBinding, Runtime } from '../../runtime/index.ts';
 import type { ApiSpec, PluginRef } from '../config/api-spec.ts';
 import type { RequestContext } from '../context.ts';
+import type { OutboundClient } from '../outbound/client.ts';
 import type { PluginRegistry, PluginVersion } from '../plugins/registry.ts';
 import { type AuthDeps, authStage } from '../stages/auth.ts';
 import { endpointStage } from '../stages/endpoint.ts';
@@ -49,6 +50,8 @@ export interface ChainDeps extends AuthDeps {
   baseDir: string;
   normalisePath: (path: string) => string;
   onPluginFailure: (ctx: RequestContext, plugin: BoundPlugin, err: unknown) => void;
+  /** Performs the outbound calls plugins ask for. */
+  outbound: OutboundClient;
 }
 
 export class ChainError extends Error {}
@@ -89,6 +92,9 @@ export async function loadApi(spec: ApiSpec, deps: ChainDeps): Promise<LoadedApi
     orgId: spec.orgId,
     envelopeSpec: Object.freeze({ api_id: spec.id, org_id: spec.orgId, name: spec.name, config_data: spec.configData }),
     onPluginFailure: deps.onPluginFailure,
+    outbound: spec.outbound,
+    outboundClient: deps.outbound,
+    upstreamTargets: spec.upstreamTargets,
   };
 
   const pre = await bindAll(spec.plugins.pre, 'pre');

@@ -4,6 +4,8 @@
  * into this shape, then frozen; nothing downstream reads the raw document.
  */
 
+import type { OutboundSpec } from './extension.ts';
+
 /** A plugin entry of a definition: which uploaded plugin, which export. */
 export interface PluginRef {
   /** `name@version`, `name` (newest version) or a `.wasm` path relative to the definitions directory. */
@@ -84,6 +86,10 @@ export interface ApiSpec {
   readonly tags: readonly string[];
   /** Upstream timeout for this API in ms (`proxy.timeout` / `upstream.timeout`), null = the gateway default. */
   readonly upstreamTimeoutMs: number | null;
+  /** What the API's plugins may call (`wasmgate.outbound`); null: no outbound calls. */
+  readonly outbound: OutboundSpec | null;
+  /** Upstreams a plugin may route a request to, by name (`wasmgate.upstream_targets`). */
+  readonly upstreamTargets: ReadonlyMap<string, URL>;
   /** The validated document as received, frozen (the admin API returns it). */
   readonly document: Readonly<Record<string, unknown>>;
 }

@@ -17,6 +17,7 @@ import {
   targetUrl,
 } from './common.ts';
 import { ApiDefinitionError, fromAjv } from './errors.ts';
+import { compileExtension, extensionSchema, type RawExtension } from './extension.ts';
 
 const str = (max = 1024) => ({ type: 'string', maxLength: max }) as const;
 const bool = { type: 'boolean' } as const;
@@ -110,6 +111,7 @@ export const classicSchema = {
         id_extractor: idExtractorSchema,
       },
     },
+    wasmgate: extensionSchema,
     custom_middleware_bundle: str(),
     custom_middleware_bundle_disabled: bool,
     analytics_plugin: {
@@ -180,6 +182,7 @@ interface ClassicDoc {
       };
     };
   };
+  wasmgate?: RawExtension;
   custom_middleware_bundle?: string;
   custom_middleware_bundle_disabled?: boolean;
   analytics_plugin?: { enable?: boolean; func_name?: string; plugin_path?: string; fail_open?: boolean };
@@ -341,6 +344,7 @@ export function compileClassic(doc: unknown, opts: CompileOptions = {}): ApiSpec
   const lp = listenPath(p, 'proxy.listen_path', d.proxy.listen_path);
   const target = targetUrl(p, 'proxy.target_url', d.proxy.target_url);
   const config = configData(p, 'config_data', d.config_data);
+  const extension = compileExtension(p, 'wasmgate', d.wasmgate);
   if (p.list.length || !lp || !target) throw new ApiDefinitionError(p.list, opts.origin);
 
   return {
@@ -359,6 +363,8 @@ export function compileClassic(doc: unknown, opts: CompileOptions = {}): ApiSpec
     detailedRecording: d.enable_detailed_recording === true,
     tags: d.tags ?? [],
     upstreamTimeoutMs: d.proxy.timeout ? Math.round(d.proxy.timeout * 1000) : null,
+    outbound: extension.outbound,
+    upstreamTargets: extension.upstreamTargets,
     document: d as unknown as Record<string, unknown>,
   };
 }

@@ -16,6 +16,7 @@ import {
   targetUrl,
 } from './common.ts';
 import { ApiDefinitionError, fromAjv } from './errors.ts';
+import { compileExtension, extensionSchema, type RawExtension } from './extension.ts';
 
 const str = (max = 1024) => ({ type: 'string', maxLength: max }) as const;
 const bool = { type: 'boolean' } as const;
@@ -60,6 +61,7 @@ export const oasSchema = {
   required: ['openapi', 'x-tyk-api-gateway'],
   properties: {
     openapi: { type: 'string', pattern: '^3\\.' },
+    'x-wasmgate': extensionSchema,
     paths: {
       type: 'object',
       maxProperties: 4096,
@@ -165,6 +167,7 @@ interface OasPlugin {
 
 interface OasDoc {
   openapi: string;
+  'x-wasmgate'?: RawExtension;
   paths?: Record<string, Record<string, { operationId?: string } | unknown>>;
   'x-tyk-api-gateway': {
     info: { id?: string; orgId?: string; name: string; state?: { active?: boolean } };
@@ -347,6 +350,7 @@ export function compileOas(doc: unknown, opts: { origin?: string } = {}): ApiSpe
     pc?.data?.enabled === false
       ? {}
       : configData(p, `${base}.middleware.global.pluginConfig.data.value`, pc?.data?.value);
+  const extension = compileExtension(p, 'x-wasmgate', d['x-wasmgate']);
   if (p.list.length || !lp || !target) throw new ApiDefinitionError(p.list, opts.origin);
 
   return {
@@ -365,6 +369,8 @@ export function compileOas(doc: unknown, opts: { origin?: string } = {}): ApiSpe
     detailedRecording: x.server.detailedActivityLogs?.enabled === true,
     tags: x.tags ?? [],
     upstreamTimeoutMs: null,
+    outbound: extension.outbound,
+    upstreamTargets: extension.upstreamTargets,
     document: d as unknown as Record<string, unknown>,
   };
 }

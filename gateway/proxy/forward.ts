@@ -111,7 +111,7 @@ export class Forwarder {
   }
 
   async forward(ctx: RequestContext, api: LoadedApi, query: string): Promise<UpstreamAnswer> {
-    const target = api.spec.targetUrl;
+    const target = ctx.upstreamTarget ?? api.spec.targetUrl;
     const base = target.pathname.endsWith('/') ? target.pathname.slice(0, -1) : target.pathname;
     const path = `${base}${ctx.path}${ctx.queryString(query)}`;
     const headers = stripHopByHop(ctx.headers);

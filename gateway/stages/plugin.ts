@@ -15,6 +15,7 @@ import {
   type RequestChanges,
   type RequestRecord,
   type ReturnOverrides,
+  WasmgateError,
 } from '../../runtime/index.ts';
 import { CONTINUE, type Outcome, respond } from '../chain/outcome.ts';
 import type { RequestContext } from '../context.ts';
@@ -60,8 +61,10 @@ export function buildEnvelope(ctx: RequestContext, api: LoadedApiInfo, plugin: B
 }
 
 /**
- * Calls the plugin; a failure becomes an HttpError (fail closed) or, where
- * the entry allows it, null (fail open).
+ * Calls the plugin — and, while it answers with `calls`, performs them and
+ * calls it again with their responses (docs/outbound.md) — then checks what
+ * only the API can allow (a named upstream). A failure becomes an HttpError
+ * (fail closed) or, where the entry allows it, null (fail open).
  */
 export async function callPlugin(
   ctx: RequestContext,
@@ -70,15 +73,58 @@ export async function callPlugin(
   envelope: Envelope,
 ): Promise<HookResult | null> {
   try {
-    return await plugin.binding.call(plugin.exportName, plugin.hook, envelope, {
-      requestId: ctx.id,
-      tags: { request_id: ctx.id, plugin: plugin.label, api_id: api.id },
-    });
+    const opts = { requestId: ctx.id, tags: { request_id: ctx.id, plugin: plugin.label, api_id: api.id } };
+    let result = await plugin.binding.call(plugin.exportName, plugin.hook, envelope, opts);
+    if (result.calls) result = await continuation(ctx, api, plugin, envelope, result, opts);
+    const upstream = result.request?.upstream;
+    if (upstream !== undefined) {
+      const target = api.upstreamTargets.get(upstream);
+      if (!target) {
+        throw new WasmgateError(
+          'UPSTREAM_NOT_ALLOWED',
+          `"${upstream.slice(0, 64)}" is not one of this API's upstream_targets`,
+        );
+      }
+      ctx.upstreamTarget = target;
+    }
+    return result;
   } catch (err) {
     api.onPluginFailure(ctx, plugin, err);
     if (plugin.failOpen) return null;
     throw pluginFailureToHttp(err, plugin.hook);
   }
+}
+
+/** Rounds of calls until the plugin gives its final result, within the API's caps and time budget. */
+async function continuation(
+  ctx: RequestContext,
+  api: LoadedApiInfo,
+  plugin: BoundPlugin,
+  first: Envelope,
+  asked: HookResult,
+  opts: { requestId: string; tags: Record<string, string> },
+): Promise<HookResult> {
+  const spec = api.outbound;
+  if (!spec) throw new WasmgateError('OUTBOUND_NOT_ALLOWED', 'this API allows its plugins no outbound calls');
+  const deadline = Date.now() + spec.hookBudgetMs;
+  let result = asked;
+  for (let round = 1; result.calls; round++) {
+    if (round > spec.maxRounds) {
+      throw new WasmgateError('OUTBOUND_LIMIT', `more than ${spec.maxRounds} rounds of calls in one plugin call`);
+    }
+    ctx.outboundCalls += result.calls.length;
+    if (ctx.outboundCalls > spec.maxCalls) {
+      throw new WasmgateError('OUTBOUND_LIMIT', `more than ${spec.maxCalls} outbound calls for one request`);
+    }
+    const responses = await api.outboundClient.perform(result.calls, spec, deadline);
+    if (Date.now() > deadline) {
+      throw new WasmgateError('OUTBOUND_LIMIT', `the outbound calls took longer than ${spec.hookBudgetMs} ms`);
+    }
+    const again: Envelope = { ...first, responses };
+    if (result.state) again.state = result.state;
+    result = await plugin.binding.call(plugin.exportName, plugin.hook, again, opts);
+  }
+  return result;
 }
 
 function setAll(target: Multi, changes: Multi | undefined): void {

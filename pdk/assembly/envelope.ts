@@ -119,6 +119,28 @@ export class SessionView {
   }
 }
 
+/** The answer to one outbound call (docs/outbound.md): a response, or an error code and message. */
+export class CallAnswer {
+  status: i32 = 0;
+  headers: Multi = new Map<string, string[]>();
+  body: Uint8Array = new Uint8Array(0);
+  /** ORIGIN_NOT_ALLOWED, ADDRESS_REFUSED, TIMEOUT, TOO_LARGE, BAD_URL or FAILED; null when there is a response. */
+  error: string | null = null;
+  message: string = '';
+
+  get ok(): bool {
+    return this.error === null;
+  }
+  bodyText(): string {
+    return String.UTF8.decodeUnsafe(this.body.dataStart, <usize>this.body.length);
+  }
+  header(name: string): string | null {
+    if (!this.headers.has(name)) return null;
+    const v = this.headers.get(name);
+    return v.length > 0 ? v[0] : null;
+  }
+}
+
 export class Spec {
   apiId: string = '';
   orgId: string = '';
@@ -150,6 +172,11 @@ export class Envelope {
   recordPos: i32 = -1;
   specPos: i32 = -1;
   metadataPos: i32 = -1;
+  responsesPos: i32 = -1;
+  statePos: i32 = -1;
+  private _responses: Map<string, CallAnswer> | null = null;
+  private _state: Uint8Array | null = null;
+  private _stateRead: bool = false;
   private _request: Request | null = null;
   private _session: SessionView | null = null;
   private _sessionRead: bool = false;
@@ -226,6 +253,27 @@ export class Envelope {
     return s!;
   }
 
+  /** The answers to the calls the plugin asked for, by id; null on a first call (no continuation). */
+  get responses(): Map<string, CallAnswer> | null {
+    if (this._responses === null && this.responsesPos >= 0) {
+      const r = this.section(this.responsesPos)!;
+      this._responses = readResponses(r);
+      this.check(r, 'responses');
+    }
+    return this._responses;
+  }
+
+  /** The state the plugin returned with its calls; null on a first call. */
+  get state(): Uint8Array | null {
+    if (!this._stateRead) {
+      this._stateRead = true;
+      const r = this.section(this.statePos);
+      if (r !== null && !r.readNil()) this._state = r.readBytes();
+      this.check(r, 'state');
+    }
+    return this._state;
+  }
+
   get metadata(): Metadata {
     let m = this._metadata;
     if (m === null) {
@@ -273,6 +321,27 @@ function readResponse(r: Reader): Response {
     else r.skip();
   }
   return res;
+}
+
+function readResponses(r: Reader): Map<string, CallAnswer> {
+  const out = new Map<string, CallAnswer>();
+  const n = r.readMapHeader();
+  for (let i = 0; i < n && r.error === null; i++) {
+    const id = r.readString();
+    const a = new CallAnswer();
+    const m = r.readMapHeader();
+    for (let j = 0; j < m && r.error === null; j++) {
+      r.readKey();
+      if (r.keyIs('status')) a.status = <i32>r.readInt();
+      else if (r.keyIs('headers')) a.headers = r.readMulti();
+      else if (r.keyIs('body')) a.body = r.readNil() ? new Uint8Array(0) : r.readBytes();
+      else if (r.keyIs('error')) a.error = r.readString();
+      else if (r.keyIs('message')) a.message = r.readString();
+      else r.skip();
+    }
+    out.set(id, a);
+  }
+  return out;
 }
 
 function readSpec(r: Reader): Spec {
@@ -325,6 +394,8 @@ export function readEnvelope(buf: Uint8Array): Envelope {
       else if (r.keyIs('record')) env.recordPos = pos;
       else if (r.keyIs('spec')) env.specPos = pos;
       else if (r.keyIs('metadata')) env.metadataPos = pos;
+      else if (r.keyIs('responses')) env.responsesPos = pos;
+      else if (r.keyIs('state')) env.statePos = pos;
       r.skip();
     }
   }

@@ -13,7 +13,7 @@
 // the helper and the hook (the gateway would refuse the change anyway).
 // The kit never traps on purpose: errors travel as `{"error": …}`.
 
-import { Envelope, Metadata, Multi, Request, Response, readEnvelope, SessionView, Spec } from './envelope';
+import { CallAnswer, Envelope, Metadata, Multi, Request, Response, readEnvelope, SessionView, Spec } from './envelope';
 import {
   extism_free,
   extism_var_get,
@@ -26,11 +26,20 @@ import {
   toBlock,
 } from './host';
 import { Kind, Value, Writer } from './msgpack';
-import { Body, putValue, RecordChanges, RequestChanges, ResponseChanges, ReturnOverrides, Session } from './result';
+import {
+  Body,
+  OutboundCall,
+  putValue,
+  RecordChanges,
+  RequestChanges,
+  ResponseChanges,
+  ReturnOverrides,
+  Session,
+} from './result';
 
-export { ABI_VERSION, Envelope, Metadata, Multi, Request, Response, SessionView, Spec } from './envelope';
+export { ABI_VERSION, CallAnswer, Envelope, Metadata, Multi, Request, Response, SessionView, Spec } from './envelope';
 export { Kind, Reader, Value, Writer } from './msgpack';
-export { Body, Session } from './result';
+export { Body, OutboundCall, Session } from './result';
 export { base64Decode, base64Encode, jsonEscape } from './text';
 
 // Hooks as bits, so checking where a helper is allowed costs one AND.
@@ -143,6 +152,12 @@ export class RequestApi {
     if (this.ctx.allow('request.setBodyBytes', REQUEST_HOOKS)) this.ctx.requestChanges.body = new Body(bytes);
   }
   /** Replaces the upstream path (must start with "/"). Hooks: pre, auth, post_auth, endpoint, post. */
+  /** Routes this request to one of the API's `upstream_targets`, by name (docs/outbound.md). */
+  setUpstream(name: string): void {
+    if (!this.ctx.allow('request.setUpstream', REQUEST_HOOKS)) return;
+    this.ctx.requestChanges.upstream = name;
+  }
+
   setPath(path: string): void {
     if (!this.ctx.allow('request.setPath', REQUEST_HOOKS)) return;
     if (!path.startsWith('/')) {
@@ -286,6 +301,8 @@ export class Context {
   private hookMask: i32 = 0;
   overrides: ReturnOverrides | null = null;
   newSession: Session | null = null;
+  calls: OutboundCall[] = [];
+  newState: Uint8Array | null = null;
   error: string | null = null;
   // Views are made (and their sections decoded) on first use.
   private _config: Config | null = null;
@@ -434,6 +451,40 @@ export class Context {
     this.overrides = o;
   }
 
+  /**
+   * Asks the gateway to make an HTTP call (docs/outbound.md): the calls of
+   * one result run in parallel, then the same export is called again with
+   * their answers in `answer(id)`. A result with calls carries nothing else.
+   * Hooks: pre, auth, post_auth, endpoint, post.
+   */
+  call(id: string, method: string, url: string): OutboundCall {
+    const c = new OutboundCall(id, method, url);
+    if (this.allow('call', REQUEST_HOOKS)) this.calls.push(c);
+    return c;
+  }
+
+  /** True when this call carries the answers to calls the plugin asked for. */
+  get isContinuation(): bool {
+    return this.env.responses !== null;
+  }
+
+  /** The answer to the call with this id; null on a first call or for an unknown id. */
+  answer(id: string): CallAnswer | null {
+    const all = this.env.responses;
+    if (all === null || !all.has(id)) return null;
+    return all.get(id);
+  }
+
+  /** Bytes handed back to the plugin with the answers (at most 64 KiB). */
+  setState(bytes: Uint8Array): void {
+    this.newState = bytes;
+  }
+
+  /** The state returned with the calls; null on a first call. */
+  get state(): Uint8Array | null {
+    return this.env.state;
+  }
+
   /** Authenticates the request with this session. Hook: auth. */
   setSession(session: Session): void {
     if (this.allow('setSession', AUTH)) this.newSession = session;
@@ -450,10 +501,21 @@ export class Context {
     // A section that failed to decode on first use fails the call.
     if (this.env.error !== null) this.fail(this.env.error as string);
     const err = this.error;
+    const calls = this.calls;
     if (err !== null) {
       w.mapHeader(1);
       w.str('error');
       w.str(err);
+    } else if (calls.length > 0) {
+      const state = this.newState;
+      w.mapHeader(state !== null ? 2 : 1);
+      w.str('calls');
+      w.arrayHeader(calls.length);
+      for (let i = 0; i < calls.length; i++) calls[i].write(w);
+      if (state !== null) {
+        w.str('state');
+        w.bin(state);
+      }
     } else {
       let n = 0;
       const rc = this._requestChanges;

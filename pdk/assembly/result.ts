@@ -35,6 +35,7 @@ export class RequestChanges {
   deleteParams: string[] = [];
   body: Body | null = null;
   url: string | null = null;
+  upstream: string | null = null;
 
   setHeader(name: string, value: string): void {
     putValue(this.setHeaders, name, value);
@@ -63,7 +64,8 @@ export class RequestChanges {
       this.addParams.size == 0 &&
       this.deleteParams.length == 0 &&
       this.body === null &&
-      this.url === null
+      this.url === null &&
+      this.upstream === null
     );
   }
 
@@ -76,6 +78,7 @@ export class RequestChanges {
     if (this.deleteParams.length > 0) n++;
     if (this.body !== null) n++;
     if (this.url !== null) n++;
+    if (this.upstream !== null) n++;
     w.mapHeader(n);
     if (this.setHeaders.size > 0) {
       w.str('set_headers');
@@ -106,6 +109,64 @@ export class RequestChanges {
     if (url !== null) {
       w.str('url');
       w.str(url);
+    }
+    const upstream = this.upstream;
+    if (upstream !== null) {
+      w.str('upstream');
+      w.str(upstream);
+    }
+  }
+}
+
+/** An outbound call the plugin asks the gateway to make (docs/outbound.md). */
+export class OutboundCall {
+  headers: Multi = newMulti();
+  body: Body | null = null;
+  timeoutMs: i32 = 0;
+
+  constructor(
+    public id: string,
+    public method: string,
+    public url: string,
+  ) {}
+
+  header(name: string, value: string): OutboundCall {
+    addValue(this.headers, name, value);
+    return this;
+  }
+  bodyText(text: string): OutboundCall {
+    this.body = Body.text(text);
+    return this;
+  }
+  timeout(ms: i32): OutboundCall {
+    this.timeoutMs = ms;
+    return this;
+  }
+
+  write(w: Writer): void {
+    let n = 3;
+    if (this.headers.size > 0) n++;
+    if (this.body !== null) n++;
+    if (this.timeoutMs > 0) n++;
+    w.mapHeader(n);
+    w.str('id');
+    w.str(this.id);
+    w.str('method');
+    w.str(this.method);
+    w.str('url');
+    w.str(this.url);
+    if (this.headers.size > 0) {
+      w.str('headers');
+      w.multi(this.headers);
+    }
+    const body = this.body;
+    if (body !== null) {
+      w.str('body');
+      w.bin(body.bytes);
+    }
+    if (this.timeoutMs > 0) {
+      w.str('timeout_ms');
+      w.int(this.timeoutMs);
     }
   }
 }

@@ -98,7 +98,17 @@ type RawResult = {
     delete_params?: string[];
     body?: Uint8Array | string;
     url?: string;
+    upstream?: string;
   };
+  calls?: {
+    id: string;
+    method: string;
+    url: string;
+    headers?: Record<string, string | string[]>;
+    body?: Uint8Array | string;
+    timeout_ms?: number;
+  }[];
+  state?: Uint8Array | string;
   return_overrides?: {
     response_code: number;
     response_error?: string;
@@ -153,6 +163,28 @@ export function decodeResult(output: Uint8Array | null, hook: Hook, maxOutputByt
   if (r.session && hook !== 'auth') throw notAllowed(hook, 'session');
   if (r.response && hook !== 'response') throw notAllowed(hook, 'response');
   if (r.record && hook !== 'analytics') throw notAllowed(hook, 'record');
+  if (r.calls) {
+    if (!isRequestHook) throw notAllowed(hook, 'calls');
+    // A continuation asks for calls and nothing else; the final result comes after the responses.
+    for (const k of ['request', 'return_overrides', 'session', 'response', 'record'] as const) {
+      if (r[k] !== undefined) throw badOutput(`a result with "calls" carries only "calls" and "state", not "${k}"`);
+    }
+    const ids = new Set<string>();
+    const calls = r.calls.map((c, i) => {
+      if (ids.has(c.id)) throw badOutput(`calls[${i}].id "${c.id.slice(0, 64)}" is used twice`);
+      ids.add(c.id);
+      return {
+        id: c.id,
+        method: c.method,
+        url: c.url,
+        headers: normaliseHeaders(c.headers, `calls[${i}].headers`),
+        body: toBytes(c.body),
+        timeout_ms: c.timeout_ms,
+      };
+    });
+    return { calls, state: toBytes(r.state) };
+  }
+  if (r.state !== undefined) throw badOutput('"state" comes only with "calls"');
 
   const result: HookResult = {};
   if (r.request) {
@@ -165,6 +197,7 @@ export function decodeResult(output: Uint8Array | null, hook: Hook, maxOutputByt
       delete_params: q.delete_params,
       body: toBytes(q.body),
       url: q.url,
+      upstream: q.upstream,
     };
   }
   if (r.return_overrides) {

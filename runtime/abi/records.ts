@@ -90,7 +90,24 @@ export interface Envelope {
   record?: Partial<AnalyticsRecord>;
   spec: { api_id: string; org_id: string; name: string; config_data: Record<string, unknown> };
   metadata: { request_id: string; plugin: string; version: string; time: number };
+  /** A continuation (docs/outbound.md): the answers to the calls the plugin asked for, by call id. */
+  responses?: Record<string, CallResponse>;
+  /** A continuation: the `state` the plugin returned with its calls, as it returned it. */
+  state?: Uint8Array;
 }
+
+/** An outbound HTTP call a plugin asks the gateway to make (docs/outbound.md). */
+export interface OutboundCall {
+  id: string;
+  method: string;
+  url: string;
+  headers?: Multi;
+  body?: Uint8Array;
+  timeout_ms?: number;
+}
+
+/** What came back for one call: the answer, or why there is none (ORIGIN_NOT_ALLOWED, ADDRESS_REFUSED, TIMEOUT, TOO_LARGE, FAILED). */
+export type CallResponse = { status: number; headers: Multi; body: Uint8Array } | { error: string; message: string };
 
 /** Header and parameter edits, normalised to arrays. */
 export interface RequestChanges {
@@ -101,6 +118,8 @@ export interface RequestChanges {
   delete_params?: string[];
   body?: Uint8Array;
   url?: string;
+  /** Route this request to one of the API's `upstream_targets`, by name. */
+  upstream?: string;
 }
 
 export interface ReturnOverrides {
@@ -132,4 +151,7 @@ export interface HookResult {
   session?: SessionRecord;
   response?: ResponseChanges;
   record?: RecordChanges;
+  /** A continuation: make these calls, then call the same export again with their responses. */
+  calls?: OutboundCall[];
+  state?: Uint8Array;
 }

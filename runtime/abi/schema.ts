@@ -115,8 +115,28 @@ export const resultSchema = {
         delete_params: nameList,
         body: bytesOrString,
         url: { type: 'string', maxLength: 8192, pattern: '^/' },
+        upstream: { type: 'string', minLength: 1, maxLength: 64 },
       },
     },
+    calls: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 64,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'method', 'url'],
+        properties: {
+          id: { type: 'string', minLength: 1, maxLength: 64 },
+          method: { enum: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] },
+          url: { type: 'string', minLength: 1, maxLength: 8192 },
+          headers: headerMap,
+          body: bytesOrString,
+          timeout_ms: { type: 'integer', minimum: 1, maximum: 60_000 },
+        },
+      },
+    },
+    state: { maxBytes: 65_536 },
     return_overrides: {
       type: 'object',
       additionalProperties: false,
@@ -160,6 +180,15 @@ ajv.addKeyword({
   schemaType: 'boolean',
   errors: false,
   validate: (_schema: boolean, data: unknown) => typeof data === 'string' || data instanceof Uint8Array,
+});
+
+ajv.addKeyword({
+  keyword: 'maxBytes',
+  schemaType: 'number',
+  errors: false,
+  validate: (max: number, data: unknown) =>
+    (typeof data === 'string' && Buffer.byteLength(data) <= max) ||
+    (data instanceof Uint8Array && data.byteLength <= max),
 });
 
 export const validateResult = ajv.compile(resultSchema);

@@ -45,6 +45,11 @@ const SEEDS: unknown[] = [
   { response: { status: 201, set_headers: { 'set-cookie': ['a=1', 'b=2'] }, body: new Uint8Array([0]) } },
   { record: { set: { path: '/masked' }, drop_fields: ['raw_request'] } },
   { error: 'plugin says no' },
+  {
+    calls: [{ id: 'a', method: 'GET', url: 'http://svc.example/x', headers: { accept: ['a/b'] } }],
+    state: new Uint8Array([1]),
+  },
+  { request: { upstream: 'eu', url: '/x' } },
 ];
 
 const jsonish: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
@@ -112,7 +117,7 @@ function decodeOnce(bytes: Uint8Array, hook: Hook): void {
     // Accepted: a plain object of known sections, nothing else.
     expect(typeof result).toBe('object');
     for (const k of Object.keys(result)) {
-      expect(['request', 'response', 'session', 'record', 'return_overrides', 'error']).toContain(k);
+      expect(['request', 'response', 'session', 'record', 'return_overrides', 'calls', 'state']).toContain(k);
     }
   } catch (err) {
     if (!isWasmgateError(err) || !RESULT_CODES.has(err.code)) throw err;
