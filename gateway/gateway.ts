@@ -83,7 +83,7 @@ export class Gateway {
       ? new AnalyticsBuffer(
           store.kind === 'memory'
             ? new FileSink(join(settings.dataDir, 'analytics'))
-            : new RedisListSink((k, v) => store.pushList(k, v)),
+            : new RedisListSink((k, v, id) => store.pushList(k, v, id)),
           { maxBuffered: settings.analyticsBufferRecords, batch: 500, intervalMs: 1_000, logger: this.log },
         )
       : null;

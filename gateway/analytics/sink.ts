@@ -1,12 +1,18 @@
 /**
  * Recording off the request path: a bounded in-memory buffer flushed in
  * batches to the sink — a Redis list (`tyk-system-analytics`, the key Tyk
- * Pump reads; one JSON record per element, pipelined) or, on the embedded
- * store, JSON-lines files in `<dataDir>/analytics/`, one per hour. When the
- * sink fails the records stay in the buffer and are retried; past the
- * buffer bound new records are dropped and counted, with one log line per
+ * Pump reads; one JSON record per element) or, on the embedded store,
+ * JSON-lines files in `<dataDir>/analytics/`, one per hour. When the sink
+ * fails the records stay in the buffer and are retried; past the buffer
+ * bound new records are dropped and counted, with one log line per
  * interval. `close()` flushes everything accepted.
+ *
+ * A batch keeps its id and its records until the sink takes it: a write
+ * that timed out may still have landed (Redis paused, not down), so the
+ * retry sends the same batch under the same id and the Redis sink appends
+ * a batch id at most once.
  */
+import { randomUUID } from 'node:crypto';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AnalyticsRecord } from '../../runtime/index.ts';
@@ -15,7 +21,8 @@ import type { Logger } from '../log.ts';
 export const REDIS_ANALYTICS_KEY = 'tyk-system-analytics';
 
 export interface SinkTarget {
-  write(records: readonly AnalyticsRecord[]): Promise<void>;
+  /** Stores `records`; a retry of a failed write passes the same `batchId` and the same records. */
+  write(records: readonly AnalyticsRecord[], batchId: string): Promise<void>;
 }
 
 export class FileSink implements SinkTarget {
@@ -28,11 +35,12 @@ export class FileSink implements SinkTarget {
 }
 
 export class RedisListSink implements SinkTarget {
-  constructor(readonly push: (key: string, values: string[]) => Promise<void>) {}
-  async write(records: readonly AnalyticsRecord[]): Promise<void> {
+  constructor(readonly push: (key: string, values: string[], batchId: string) => Promise<void>) {}
+  async write(records: readonly AnalyticsRecord[], batchId: string): Promise<void> {
     await this.push(
       REDIS_ANALYTICS_KEY,
       records.map((r) => JSON.stringify(r)),
+      batchId,
     );
   }
 }
@@ -45,6 +53,8 @@ export interface AnalyticsStats {
 
 export class AnalyticsBuffer {
   #queue: AnalyticsRecord[] = [];
+  /** The batch being written: the first `size` records of the queue, under `id` until the sink takes them. */
+  #pending: { id: string; size: number } | null = null;
   #flushing: Promise<void> | null = null;
   #timer: NodeJS.Timeout;
   #lastDropLog = 0;
@@ -96,10 +106,13 @@ export class AnalyticsBuffer {
   async #drain(): Promise<void> {
     try {
       while (this.#queue.length) {
-        const batch = this.#queue.slice(0, this.opts.batch);
-        await this.target.write(batch);
-        this.#queue.splice(0, batch.length);
-        this.flushed += batch.length;
+        // Drops only ever refuse new records, so the queue's head is still the pending batch.
+        this.#pending ??= { id: randomUUID(), size: Math.min(this.#queue.length, this.opts.batch) };
+        const { id, size } = this.#pending;
+        await this.target.write(this.#queue.slice(0, size), id);
+        this.#queue.splice(0, size);
+        this.#pending = null;
+        this.flushed += size;
       }
     } catch (err) {
       this.opts.logger?.warn(

@@ -9,7 +9,7 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SessionRecord } from '../../runtime/index.ts';
-import type { DocKind, QuotaResult, RateResult, Store } from './store.ts';
+import { APPENDED_TTL_SECONDS, type DocKind, type QuotaResult, type RateResult, type Store } from './store.ts';
 
 interface Expiring<T> {
   value: T;
@@ -199,7 +199,14 @@ export class MemoryStore implements Store {
 
   readonly #lists = new Map<string, string[]>();
 
-  async pushList(key: string, values: string[]): Promise<void> {
+  readonly #appended = new Set<string>();
+
+  async pushList(key: string, values: string[], batchId?: string): Promise<void> {
+    if (batchId !== undefined) {
+      if (this.#appended.has(batchId)) return;
+      this.#appended.add(batchId);
+      setTimeout(() => this.#appended.delete(batchId), APPENDED_TTL_SECONDS * 1000).unref();
+    }
     const list = this.#lists.get(key) ?? [];
     list.push(...values);
     this.#lists.set(key, list);

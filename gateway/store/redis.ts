@@ -11,7 +11,7 @@
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { SessionRecord } from '../../runtime/index.ts';
-import { type DocKind, keys, type QuotaResult, type RateResult, type Store, StoreUnavailableError } from './store.ts';
+import { APPENDED_TTL_SECONDS, type DocKind, keys, type QuotaResult, type RateResult, type Store, StoreUnavailableError } from './store.ts';
 
 const RATE_SCRIPT = `
 local rate = tonumber(ARGV[1])
@@ -61,11 +61,23 @@ if renews > 0 then redis.call('EXPIREAT', KEYS[1], renews + 60) end
 return {1, max - used, renews}
 `;
 
+// Appends ARGV to KEYS[1] unless the batch marker KEYS[2] exists (then 0).
+// RPUSH in slices: Lua's unpack has a stack limit of a few thousand values.
+const APPEND_ONCE_SCRIPT = `
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', tonumber(ARGV[1])) then return 0 end
+local n = #ARGV
+for i = 2, n, 1000 do
+  redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + 999, n)))
+end
+return n - 1
+`;
+
 type Client = Redis | Cluster;
 
 interface ScriptClient {
   wgRate(key: string, rate: number, per: number): Promise<[number, number, number]>;
   wgQuota(key: string, max: number, renewal: number, initial: number): Promise<[number, number, number]>;
+  wgAppendOnce(list: string, marker: string, ttlSeconds: number, ...values: string[]): Promise<number>;
 }
 
 export interface RedisStoreOptions {
@@ -112,6 +124,7 @@ export class RedisStore implements Store {
     this.#client.on('reconnecting', () => opts.onState?.('reconnecting'));
     this.#client.defineCommand('wgRate', { numberOfKeys: 1, lua: RATE_SCRIPT });
     this.#client.defineCommand('wgQuota', { numberOfKeys: 1, lua: QUOTA_SCRIPT });
+    this.#client.defineCommand('wgAppendOnce', { numberOfKeys: 2, lua: APPEND_ONCE_SCRIPT });
   }
 
   /** Resolves once connected, or rejects after `timeoutMs`. */
@@ -219,8 +232,20 @@ export class RedisStore implements Store {
     await this.#do('SET blob', () => this.#client.set(keys.blob(sha256), Buffer.from(bytes)));
   }
 
-  async pushList(key: string, values: string[]): Promise<void> {
-    if (values.length) await this.#do('RPUSH', () => this.#client.rpush(key, ...values));
+  async pushList(key: string, values: string[], batchId?: string): Promise<void> {
+    if (!values.length) return;
+    if (batchId === undefined) {
+      await this.#do('RPUSH', () => this.#client.rpush(key, ...values));
+      return;
+    }
+    await this.#do('append script', () =>
+      (this.#client as unknown as ScriptClient).wgAppendOnce(
+        key,
+        keys.appended(key, batchId),
+        APPENDED_TTL_SECONDS,
+        ...values,
+      ),
+    );
   }
 
   async publish(message: string): Promise<void> {

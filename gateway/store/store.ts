@@ -75,8 +75,12 @@ export interface Store {
   getBlob(sha256: string): Promise<Uint8Array | null>;
   putBlob(sha256: string, bytes: Uint8Array): Promise<void>;
 
-  /** Appends values to a list (the analytics sink on Redis). */
-  pushList(key: string, values: string[]): Promise<void>;
+  /**
+   * Appends values to a list (the analytics sink on Redis). With `batchId`
+   * the append happens at most once per id (for 10 minutes), so a retry of a
+   * write that timed out but landed adds nothing.
+   */
+  pushList(key: string, values: string[], batchId?: string): Promise<void>;
 
   /** Reload notices between nodes (API or plugin changed). */
   publish(message: string): Promise<void>;
@@ -84,6 +88,9 @@ export interface Store {
 
   close(): Promise<void>;
 }
+
+/** How long `pushList` remembers a batch id: far longer than any retry of a buffered batch. */
+export const APPENDED_TTL_SECONDS = 600;
 
 /** Key names. `{…}` is a Redis Cluster hash tag: every script's keys share one slot. */
 export const keys = {
@@ -93,5 +100,7 @@ export const keys = {
   cache: (apiId: string, h: string) => `wg:idcache:{${apiId}:${h}}`,
   docs: (kind: DocKind) => `wg:docs:{${kind}}`,
   blob: (sha: string) => `wg:blob:{${sha}}`,
+  /** Hash-tagged with the list's whole name, so it shares the list's Cluster slot. */
+  appended: (list: string, batchId: string) => `wg:appended:{${list}}:${batchId}`,
   channel: 'wg:reload',
 } as const;

@@ -10,10 +10,13 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIS_ANALYTICS_KEY } from '../../gateway/analytics/sink.ts';
+import type { AnalyticsRecord } from '../../runtime/index.ts';
+import { AnalyticsBuffer, REDIS_ANALYTICS_KEY, RedisListSink } from '../../gateway/analytics/sink.ts';
+import { RedisStore } from '../../gateway/store/redis.ts';
 import { hashKey } from '../../gateway/sessions/credentials.ts';
 import { classicApi, startGateway, startUpstream, type TestGateway, type Upstream } from '../harness/gateway.ts';
 import { RedisServer, redisAvailable } from '../harness/redis.ts';
+import { TcpProxy } from '../harness/tcp-proxy.ts';
 
 const redis = redisAvailable();
 let up: Upstream;
@@ -234,6 +237,43 @@ async function drainInto(gw: TestGateway, timeoutMs = 20_000): Promise<void> {
     await sleep(100);
   }
 }
+
+describe.skipIf(!redis.ok)('analytics batches on Redis', () => {
+  it('a batch whose write timed out after it landed is not stored twice, and records after it keep their order', async () => {
+    const server = await RedisServer.start();
+    // Every chunk to and from Redis waits longer than the command timeout: the push lands, its answer comes too late.
+    const proxy = await TcpProxy.start(server.port);
+    const store = new RedisStore({ url: proxy.url, commandTimeoutMs: 300 });
+    const buffer = new AnalyticsBuffer(new RedisListSink((k, v, id) => store.pushList(k, v, id)), {
+      maxBuffered: 1_000,
+      batch: 500,
+      intervalMs: 60_000,
+    });
+    const client = new Redis(server.url);
+    const record = (n: number) => ({ path: `/r${n}` }) as unknown as AnalyticsRecord;
+    try {
+      await store.connected();
+      for (let n = 0; n < 10; n++) buffer.add(record(n));
+      proxy.delayMs = 600;
+      await buffer.flush();
+      expect(buffer.stats()).toMatchObject({ buffered: 10, flushed: 0 });
+      await sleep(1_500);
+      expect(await client.llen(REDIS_ANALYTICS_KEY)).toBe(10); // it did land
+      for (let n = 10; n < 15; n++) buffer.add(record(n));
+      proxy.delayMs = 0;
+      await buffer.flush();
+      expect(buffer.stats()).toMatchObject({ buffered: 0, flushed: 15, dropped: 0 });
+      const stored = (await client.lrange(REDIS_ANALYTICS_KEY, 0, -1)).map((r) => JSON.parse(r).path);
+      expect(stored).toEqual(Array.from({ length: 15 }, (_, n) => `/r${n}`));
+    } finally {
+      await buffer.close(1_000);
+      client.disconnect();
+      await store.close();
+      await proxy.close();
+      await server.close();
+    }
+  }, 30_000);
+});
 
 describe.skipIf(!redis.ok)('analytics to Redis under sustained load', () => {
   // Append-only with fsync on every write: what Redis acknowledged before it
