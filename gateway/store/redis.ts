@@ -11,7 +11,15 @@
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { SessionRecord } from '../../runtime/index.ts';
-import { APPENDED_TTL_SECONDS, type DocKind, keys, type QuotaResult, type RateResult, type Store, StoreUnavailableError } from './store.ts';
+import {
+  APPENDED_TTL_SECONDS,
+  type DocKind,
+  keys,
+  type QuotaResult,
+  type RateResult,
+  type Store,
+  StoreUnavailableError,
+} from './store.ts';
 
 const RATE_SCRIPT = `
 local rate = tonumber(ARGV[1])
