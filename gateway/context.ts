@@ -4,7 +4,7 @@
  * results (runtime/abi/codec.ts).
  */
 import type { IncomingMessage } from 'node:http';
-import type { Multi, SessionRecord } from '../runtime/index.ts';
+import { type Multi, newMulti, type SessionRecord } from '../runtime/index.ts';
 
 export class RequestContext {
   /** Plugin results may rewrite the path (`request.url`). */
@@ -62,7 +62,7 @@ export class RequestContext {
 }
 
 export function parseQuery(query: string): Multi {
-  const out: Multi = Object.create(null);
+  const out: Multi = newMulti();
   if (query.length <= 1) return out;
   for (const [k, v] of new URLSearchParams(query.slice(1))) (out[k] ??= []).push(v);
   return out;
@@ -70,7 +70,7 @@ export function parseQuery(query: string): Multi {
 
 /** Request headers with every value kept (Node joins some; rawHeaders does not). */
 export function headersOf(req: IncomingMessage): Multi {
-  const out: Multi = Object.create(null);
+  const out: Multi = newMulti();
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();

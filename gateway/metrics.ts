@@ -10,6 +10,14 @@ import type { AnalyticsStats } from './analytics/sink.ts';
 import type { LoadedApi } from './chain/build.ts';
 import { CellCounter, CellHistogram, type HistogramCell } from './metric-cells.ts';
 
+interface CallCells {
+  calls: { value: number };
+  seconds: HistogramCell;
+  fuel: { value: number };
+  plugin: string;
+  hook: string;
+}
+
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly requests = new CellCounter(
@@ -104,11 +112,8 @@ export class GatewayMetrics {
   /** The cells of one API and status, found once per pair; then a request costs two additions. */
   readonly #requestCells = new Map<string, { value: number }>();
   readonly #upstreamCells = new Map<string, HistogramCell>();
-  /** The cells of one plugin version, hook and API. */
-  readonly #callCells = new Map<
-    string,
-    { calls: { value: number }; seconds: HistogramCell; fuel: { value: number }; plugin: string; hook: string }
-  >();
+  /** The cells of one binding (plugin version and API) by hook, found once: no key to build per call. */
+  #callCells = new WeakMap<object, Map<string, CallCells>>();
 
   request(api: string, status: number, upstreamMs: number): void {
     const key = `${api}\0${status}`;
@@ -130,13 +135,17 @@ export class GatewayMetrics {
 
   label(sha256: string, label: string): void {
     this.#labels.set(sha256, label);
-    this.#callCells.clear();
+    this.#callCells = new WeakMap();
   }
 
   onCall(e: CallEvent): void {
     const hook = e.hook ?? 'raw';
-    const key = `${e.sha256}\0${hook}\0${e.apiId}`;
-    let cells = this.#callCells.get(key);
+    let byHook = this.#callCells.get(e.binding);
+    if (!byHook) {
+      byHook = new Map();
+      this.#callCells.set(e.binding, byHook);
+    }
+    let cells = byHook.get(hook);
     if (!cells) {
       const plugin = this.#labels.get(e.sha256) ?? e.sha256.slice(0, 12);
       cells = {
@@ -146,7 +155,7 @@ export class GatewayMetrics {
         plugin,
         hook,
       };
-      this.#callCells.set(key, cells);
+      byHook.set(hook, cells);
     }
     cells.calls.value++;
     cells.seconds.observe(e.seconds);

@@ -36,6 +36,8 @@ export interface CallOutcome {
 }
 
 export interface CallEvent {
+  /** The binding that made the call (one plugin version on one API), for per-binding caches. */
+  binding: PluginBinding;
   sha256: string;
   apiId: string;
   exportName: string;
@@ -149,7 +151,8 @@ export class PluginBinding {
   }
 
   async #invoke(exportName: string, input: Uint8Array, opts: CallOptions): Promise<CallOutcome> {
-    const inst = await this.#pool.acquire();
+    // Most calls find an idle instance: no promise to wait on.
+    const inst = this.#pool.tryAcquire() ?? (await this.#pool.acquire());
     const state = new CallState(input, opts.tags ?? (opts.requestId ? { request_id: opts.requestId } : {}));
     const budget = opts.fuel ?? this.#limits.fuelPerCall;
     inst.fuel.value = BigInt(budget);
@@ -178,6 +181,7 @@ export class PluginBinding {
   #emit(exportName: string, hook: Hook | null, err: WasmgateError | null, started: bigint, fuelUsed: number): void {
     if (!this.#onCall) return;
     this.#onCall({
+      binding: this,
       sha256: this.module.facts.sha256,
       apiId: this.apiId,
       exportName,

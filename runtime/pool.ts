@@ -45,13 +45,18 @@ export class InstancePool<T> {
     this.#opts = opts;
   }
 
+  /** An idle instance now, or undefined (then `acquire` grows the pool or waits). */
+  tryAcquire(): T | undefined {
+    if (this.#closed) return undefined;
+    const item = this.#idle.pop();
+    if (item !== undefined) this.#busy++;
+    return item;
+  }
+
   acquire(): Promise<T> {
     if (this.#closed) return Promise.reject(new WasmgateError('POOL_EXHAUSTED', 'the plugin version was replaced'));
-    const item = this.#idle.pop();
-    if (item !== undefined) {
-      this.#busy++;
-      return Promise.resolve(item);
-    }
+    const item = this.tryAcquire();
+    if (item !== undefined) return Promise.resolve(item);
     if (this.#size < this.#opts.max) return this.#grow();
     if (this.#waiters.length >= this.#opts.maxWaiters) {
       return Promise.reject(new WasmgateError('POOL_EXHAUSTED', 'too many calls are waiting for this plugin'));

@@ -13,7 +13,7 @@
  * a batch id at most once.
  */
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdir } from 'node:fs/promises';
+import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AnalyticsRecord } from '../../runtime/index.ts';
 import type { Logger } from '../log.ts';
@@ -23,14 +23,37 @@ export const REDIS_ANALYTICS_KEY = 'tyk-system-analytics';
 export interface SinkTarget {
   /** Stores `records`; a retry of a failed write passes the same `batchId` and the same records. */
   write(records: readonly AnalyticsRecord[], batchId: string): Promise<void>;
+  /** Releases what the target holds open (after the last write). */
+  close?(): Promise<void>;
 }
 
 export class FileSink implements SinkTarget {
+  /** The open file of the current hour; reopened when the hour changes or a write failed. */
+  #file: { hour: string; handle: FileHandle } | null = null;
+
   constructor(readonly dir: string) {}
+
   async write(records: readonly AnalyticsRecord[]): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
     const hour = new Date().toISOString().slice(0, 13).replace('T', '-');
-    await appendFile(join(this.dir, `analytics-${hour}.jsonl`), records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    let lines = '';
+    for (const r of records) lines += `${JSON.stringify(r)}\n`;
+    if (this.#file?.hour !== hour) {
+      await this.close();
+      await mkdir(this.dir, { recursive: true });
+      this.#file = { hour, handle: await open(join(this.dir, `analytics-${hour}.jsonl`), 'a') };
+    }
+    try {
+      await this.#file.handle.appendFile(lines);
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    const file = this.#file;
+    this.#file = null;
+    await file?.handle.close().catch(() => {});
   }
 }
 
@@ -130,5 +153,7 @@ export class AnalyticsBuffer {
       await this.flush();
       if (this.#queue.length) await new Promise((r) => setTimeout(r, 100));
     }
+    await this.#flushing;
+    await this.target.close?.();
   }
 }

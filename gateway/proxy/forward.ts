@@ -8,7 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { Transform } from 'node:stream';
 import { Pool } from 'undici';
-import type { Multi } from '../../runtime/index.ts';
+import { type Multi, newMulti } from '../../runtime/index.ts';
 import type { LoadedApi } from '../chain/build.ts';
 import type { RequestContext } from '../context.ts';
 import { HttpError } from '../http-error.ts';
@@ -38,7 +38,7 @@ function dropSet(headers: Multi): Set<string> | null {
 
 export function stripHopByHop(headers: Multi): Multi {
   const named = dropSet(headers);
-  const out: Multi = Object.create(null);
+  const out: Multi = newMulti();
   for (const name in headers) {
     if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
     out[name] = headers[name]!;
@@ -183,7 +183,7 @@ function flatten(headers: Multi): string[] {
 }
 
 function toMulti(headers: Record<string, string | string[] | undefined>): Multi {
-  const out: Multi = Object.create(null);
+  const out: Multi = newMulti();
   for (const name in headers) {
     const v = headers[name];
     if (v === undefined) continue;

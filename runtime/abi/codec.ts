@@ -4,12 +4,12 @@
  * then the schema, then the hook's capabilities and header rules. A result is
  * returned only when all of it is valid, so changes apply all or nothing.
  */
-import { Packr, Unpackr } from 'msgpackr';
+import { Unpackr } from 'msgpackr';
 import { WasmgateError } from '../errors.ts';
-import type { Envelope, Hook, HookResult, Multi } from './records.ts';
+import { type Envelope, type Hook, type HookResult, type Multi, newMulti } from './records.ts';
 import { validateResult } from './schema.ts';
+import { encodeMsgpack } from './writer.ts';
 
-const packr = new Packr({ useRecords: false, moreTypes: false, structuredClone: false, encodeUndefinedAsNil: true });
 const unpackr = new Unpackr({
   useRecords: false,
   mapsAsObjects: true,
@@ -18,8 +18,9 @@ const unpackr = new Unpackr({
   int64AsType: 'number',
 });
 
+/** The envelope in the canonical encoding (docs/abi.md §6), as plugins receive it. */
 export function encodeEnvelope(envelope: Envelope): Uint8Array {
-  return packr.pack(envelope);
+  return encodeMsgpack(envelope);
 }
 
 const REQUEST_HOOKS: ReadonlySet<Hook> = new Set(['pre', 'auth', 'post_auth', 'endpoint', 'post']);
@@ -59,23 +60,32 @@ function checkName(name: string, where: string): string {
 
 function normaliseHeaders(map: Record<string, string | string[]> | undefined, where: string): Multi | undefined {
   if (!map) return undefined;
-  const out: Multi = Object.create(null);
-  for (const [name, value] of Object.entries(map)) {
+  const out: Multi = newMulti();
+  const names = Object.keys(map);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
     const lower = checkName(name, where);
+    const value = map[name]!;
+    // The decoded arrays are the gateway's own: kept, not copied.
     const values = typeof value === 'string' ? [value] : value;
-    for (const v of values) {
-      if (BAD_VALUE.test(v))
+    for (let j = 0; j < values.length; j++) {
+      if (BAD_VALUE.test(values[j]!))
         throw new WasmgateError('FORBIDDEN_HEADER', `${where}.${lower}: values may not contain CR, LF or NUL`);
     }
-    out[lower] = (out[lower] ?? []).concat(values);
+    const seen = out[lower];
+    if (seen) for (let j = 0; j < values.length; j++) seen.push(values[j]!);
+    else out[lower] = values;
   }
   return out;
 }
 
 function normaliseParams(map: Record<string, string | string[]> | undefined): Multi | undefined {
   if (!map) return undefined;
-  const out: Multi = Object.create(null);
-  for (const [name, value] of Object.entries(map)) out[name] = typeof value === 'string' ? [value] : value;
+  const out: Multi = newMulti();
+  for (const name of Object.keys(map)) {
+    const value = map[name]!;
+    out[name] = typeof value === 'string' ? [value] : value;
+  }
   return out;
 }
 
