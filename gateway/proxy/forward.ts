@@ -36,15 +36,19 @@ function dropSet(headers: Multi): Set<string> | null {
   return extra;
 }
 
-export function stripHopByHop(headers: Multi): Multi {
+/** The headers without hop-by-hop ones; `replaced` names headers the caller sets itself (skipped, not deleted after: a delete makes V8 turn the map into a slow hash table). */
+export function stripHopByHop(headers: Multi, replaced?: ReadonlySet<string>): Multi {
   const named = dropSet(headers);
   const out: Multi = newMulti();
   for (const name in headers) {
-    if (HOP_BY_HOP.has(name) || named?.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || named?.has(name) || replaced?.has(name)) continue;
     out[name] = headers[name]!;
   }
   return out;
 }
+
+/** Request headers the forwarder writes itself. */
+const SET_BY_FORWARDER: ReadonlySet<string> = new Set(['host', 'content-length']);
 
 export interface ForwarderOptions {
   connectTimeoutMs: number;
@@ -110,13 +114,23 @@ export class Forwarder {
     return peer;
   }
 
+  /** What forwarding needs of a target URL, read once: URL's getters build their strings on every access. */
+  readonly #targets = new WeakMap<URL, { origin: string; base: string; host: string }>();
+
+  #target(url: URL): { origin: string; base: string; host: string } {
+    let t = this.#targets.get(url);
+    if (!t) {
+      const base = url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
+      t = { origin: url.origin, base, host: url.host };
+      this.#targets.set(url, t);
+    }
+    return t;
+  }
+
   async forward(ctx: RequestContext, api: LoadedApi, query: string): Promise<UpstreamAnswer> {
-    const target = ctx.upstreamTarget ?? api.spec.targetUrl;
-    const base = target.pathname.endsWith('/') ? target.pathname.slice(0, -1) : target.pathname;
-    const path = `${base}${ctx.path}${ctx.queryString(query)}`;
-    const headers = stripHopByHop(ctx.headers);
-    delete headers.host;
-    delete headers['content-length'];
+    const target = this.#target(ctx.upstreamTarget ?? api.spec.targetUrl);
+    const path = `${target.base}${ctx.path}${ctx.queryString(query)}`;
+    const headers = stripHopByHop(ctx.headers, SET_BY_FORWARDER);
     headers.host = [target.host];
     // X-Forwarded-For: what trusted proxies said, then the peer we saw.
     const peer = normaliseIp(ctx.raw.socket.remoteAddress ?? '');
