@@ -4,9 +4,9 @@
  * the cause).
  */
 import type { ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
 import type { Multi } from '../runtime/index.ts';
 import { HttpError } from './http-error.ts';
+import type { UpstreamBody } from './proxy/upstream-body.ts';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 
@@ -43,21 +43,11 @@ export function sendStream(
   res: ServerResponse,
   status: number,
   headers: Multi,
-  body: Readable,
+  body: UpstreamBody,
   requestId: string,
 ): Promise<void> {
   res.writeHead(status, flatHeaders(headers, requestId));
-  return new Promise((resolve) => {
-    body.on('error', () => {
-      res.destroy();
-      resolve();
-    });
-    res.on('close', () => {
-      if (!body.readableEnded) body.destroy();
-      resolve();
-    });
-    body.pipe(res);
-  });
+  return body.pipeTo(res);
 }
 
 const encoder = new TextEncoder();

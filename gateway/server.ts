@@ -53,17 +53,6 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
 
-async function bufferStream(body: NodeJS.ReadableStream, limit: number): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new HttpError(502, 'upstream_response_too_large');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
-}
-
 function withReplyHeaders(headers: Multi, ctx: RequestContext): Multi {
   if (!ctx.replyHeaders) return headers;
   const out: Multi = { ...headers };
@@ -86,6 +75,7 @@ export async function handle(
   let api: LoadedApi | null = null;
   let status = 500;
   let ctx: RequestContext | null = null;
+  let answer: UpstreamAnswer | null = null;
   try {
     const match = path.route(path.normalisePath(rawPath));
     if (!match) throw new HttpError(404, 'not_found');
@@ -118,10 +108,10 @@ export async function handle(
         return;
       }
     }
-    const answer = await path.forward(ctx, api, query);
+    answer = await path.forward(ctx, api, query);
     if (api.response.length) {
       if (api.needsResponseBody && !(answer.body instanceof Uint8Array)) {
-        answer.body = await bufferStream(answer.body, settings.maxResponseBodyBytes);
+        answer.body = await answer.body.collect(settings.maxResponseBodyBytes);
       }
       await runResponsePlugins(ctx, api, api.response, answer);
     }
@@ -132,15 +122,11 @@ export async function handle(
       delete answer.headers['content-length'];
       sendBytes(res, answer.status, answer.headers, answer.body, id);
     } else {
-      await sendStream(
-        res,
-        answer.status,
-        answer.headers,
-        answer.body as NodeJS.ReadableStream & import('node:stream').Readable,
-        id,
-      );
+      await sendStream(res, answer.status, answer.headers, answer.body, id);
     }
   } catch (err) {
+    // An answer that will not be sent still holds an upstream connection until its body is read off.
+    if (answer && !(answer.body instanceof Uint8Array)) answer.body.drop();
     const httpErr = toHttpError(err);
     status = httpErr.status;
     if (ctx && !res.headersSent) ctx.reply = { status, headers: { 'content-type': ['application/json'] }, body: null };

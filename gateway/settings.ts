@@ -184,7 +184,8 @@ function fromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> {
 export async function loadSettings(opts: {
   configFile?: string | null;
   env?: NodeJS.ProcessEnv;
-  overrides?: Partial<Settings>;
+  /** Wins over everything; `limits` are merged one by one over the defaults. */
+  overrides?: Partial<Omit<Settings, 'limits'>> & { limits?: Partial<RuntimeLimits> };
 }): Promise<Readonly<Settings>> {
   let fileValues: Record<string, unknown> = {};
   if (opts.configFile) {

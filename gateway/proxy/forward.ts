@@ -7,12 +7,13 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { Transform } from 'node:stream';
-import { Pool } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 import { type Multi, newMulti } from '../../runtime/index.ts';
 import type { LoadedApi } from '../chain/build.ts';
 import type { RequestContext } from '../context.ts';
 import { HttpError } from '../http-error.ts';
 import type { UpstreamAnswer } from '../stages/response.ts';
+import { UpstreamBody } from './upstream-body.ts';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -157,7 +158,7 @@ export class Forwarder {
     const timeout = api.spec.upstreamTimeoutMs ?? this.opts.timeoutMs;
     const started = process.hrtime.bigint();
     try {
-      const res = await this.#pool(target.origin).request({
+      const answer = await dispatch(this.#pool(target.origin), {
         path,
         method: ctx.method as 'GET',
         headers: flatten(headers),
@@ -166,7 +167,7 @@ export class Forwarder {
         bodyTimeout: timeout,
       });
       ctx.upstreamMs = Number(process.hrtime.bigint() - started) / 1e6;
-      return { status: res.statusCode, headers: stripHopByHop(toMulti(res.headers)), body: res.body };
+      return answer;
     } catch (err) {
       ctx.upstreamMs = Number(process.hrtime.bigint() - started) / 1e6;
       const cause = (err as { cause?: unknown }).cause;
@@ -179,6 +180,38 @@ export class Forwarder {
     await Promise.all([...this.#pools.values()].map((p) => p.destroy()));
     this.#pools.clear();
   }
+}
+
+/**
+ * One upstream request through undici's dispatch API: resolves with the
+ * status and headers as soon as they arrive; the body follows into an
+ * UpstreamBody (no Readable in between).
+ */
+function dispatch(pool: Pool, opts: Dispatcher.DispatchOptions): Promise<UpstreamAnswer> {
+  return new Promise((resolve, reject) => {
+    const body = new UpstreamBody();
+    let started = false;
+    pool.dispatch(opts, {
+      onRequestStart(controller) {
+        body.attach(controller);
+      },
+      onResponseStart(_controller, statusCode, headers) {
+        if (statusCode < 200) return; // 1xx informational: the real answer follows
+        started = true;
+        resolve({ status: statusCode, headers: stripHopByHop(toMulti(headers)), body });
+      },
+      onResponseData(_controller, chunk) {
+        body.push(chunk);
+      },
+      onResponseEnd() {
+        body.end();
+      },
+      onResponseError(_controller, err) {
+        if (started) body.fail(err);
+        else reject(err);
+      },
+    });
+  });
 }
 
 function upstreamError(err: unknown): HttpError {

@@ -6,14 +6,15 @@
  */
 import { ABI_VERSION, type Envelope, type Multi, type ResponseChanges } from '../../runtime/index.ts';
 import type { RequestContext } from '../context.ts';
+import type { UpstreamBody } from '../proxy/upstream-body.ts';
 import { type BoundPlugin, callPlugin, requestRecord } from './plugin.ts';
 import type { LoadedApiInfo } from './types.ts';
 
 export interface UpstreamAnswer {
   status: number;
   headers: Multi;
-  /** Bytes when buffered (a response plugin needs the body), else a stream. */
-  body: Uint8Array | NodeJS.ReadableStream;
+  /** Bytes when buffered (a response plugin needs the body, or made it), else still arriving. */
+  body: Uint8Array | UpstreamBody;
 }
 
 function applyResponseChanges(answer: UpstreamAnswer, c: ResponseChanges): void {
@@ -22,6 +23,7 @@ function applyResponseChanges(answer: UpstreamAnswer, c: ResponseChanges): void 
   if (c.set_headers) for (const [k, v] of Object.entries(c.set_headers)) answer.headers[k] = v;
   if (c.add_headers) for (const [k, v] of Object.entries(c.add_headers)) (answer.headers[k] ??= []).push(...v);
   if (c.body) {
+    if (!(answer.body instanceof Uint8Array)) answer.body.drop();
     answer.body = c.body;
     // The body changed: the upstream's framing and validators no longer apply.
     delete answer.headers['content-length'];

@@ -91,6 +91,9 @@ beforeAll(async () => {
       logLevel: 'silent',
       adminSecret: SECRET,
       analytics: false,
+      // The looping start function below must run out of fuel well inside the start deadline
+      // however busy the machine is (otherwise it is START_TIMEOUT, a refusal too).
+      limits: { fuelForInit: 50_000_000 },
     },
   });
   app = await startApp(settings, createLogger('silent'));
