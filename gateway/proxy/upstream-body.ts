@@ -57,10 +57,8 @@ export class UpstreamBody {
     } else {
       this.#chunks.push(chunk);
       this.#bytes += chunk.length;
-      if (mode.kind === 'collect' && this.#bytes > mode.limit) {
-        this.#flow?.abort();
-        this.#settle(new HttpError(502, 'upstream_response_too_large'));
-      } else if (mode.kind === 'hold' && this.#bytes > HOLD_BYTES) this.#flow?.pause();
+      if (mode.kind === 'collect' && this.#bytes > mode.limit) this.#tooLarge();
+      else if (mode.kind === 'hold' && this.#bytes > HOLD_BYTES) this.#flow?.pause();
     }
   }
 
@@ -95,10 +93,8 @@ export class UpstreamBody {
   collect(limit: number): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
       this.#mode = { kind: 'collect', limit, resolve, reject };
-      if (this.#bytes > limit) {
-        this.#flow?.abort();
-        this.#settle(new HttpError(502, 'upstream_response_too_large'));
-      } else if (this.#ended || this.#error) this.#settle(this.#error);
+      if (this.#bytes > limit) this.#tooLarge();
+      else if (this.#ended || this.#error) this.#settle(this.#error);
       else this.#flow?.resume();
     });
   }
@@ -109,6 +105,13 @@ export class UpstreamBody {
     if (this.#ended || this.#error) return;
     this.#mode = { kind: 'drop' };
     this.#flow?.resume();
+  }
+
+  /** Settled before the abort, whose error then finds nobody waiting. */
+  #tooLarge(): void {
+    this.#settle(new HttpError(502, 'upstream_response_too_large'));
+    this.#chunks = [];
+    this.#flow?.abort();
   }
 
   #settle(err: Error | null): void {
