@@ -51,3 +51,7 @@ bench-scale:
 
 bench-upload:
     node --import tsx bench/upload.ts
+
+# Where the time goes: CPU µs per request by function under load (`npx just bench-profile /passthrough/x /hooks4/x`).
+bench-profile *ARGS:
+    node --import tsx bench/profile.ts {{ARGS}}
