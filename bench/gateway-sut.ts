@@ -113,23 +113,39 @@ const docs = [
     analytics_plugin: { enable: true, func_name: 'analytics_mask', plugin_path: 'analytics-mask@1.0.0' },
   },
   { ...api('body10k'), ...mw({ pre: [p('rewrite_body', 'probe@1.0.0', { needs_body: true })] }) },
-  // Aggregation: an endpoint plugin calling two 1 KB services in parallel (docs/outbound.md).
-  {
-    ...api('aggregate'),
-    config_data: { users_url: `${upstream}kb?users`, orders_url: `${upstream}kb?orders` },
-    wasmgate: { outbound: { allow: [new URL(upstream).origin] } },
-    version_data: {
+  // Aggregation: an endpoint plugin calling two 1 KB services (docs/outbound.md), by continuation (the kit's
+  // aggregate example, in parallel) and by a stock Extism plugin's http_request (worker tier, in sequence);
+  // each with services answering at once and in 20 ms.
+  ...(['', '-20ms'] as const).flatMap((suffix) => {
+    const q = suffix ? '&delay=20' : '';
+    const endpoint = (plugin: string) => ({
       not_versioned: true,
       versions: {
         Default: {
           name: 'Default',
           extended_paths: {
-            go_plugin: [{ path: '/summary', method: 'GET', func_name: 'aggregate', plugin_path: 'aggregate@1.0.0' }],
+            go_plugin: [{ path: '/summary', method: 'GET', func_name: 'aggregate', plugin_path: plugin }],
           },
         },
       },
-    },
-  },
+    });
+    const outbound = { outbound: { allow: [new URL(upstream).origin] } };
+    const get = (url: string) => ({ url, method: 'GET', headers: { accept: 'application/json' } });
+    return [
+      {
+        ...api(`aggregate${suffix}`),
+        config_data: { users_url: `${upstream}kb?users${q}`, orders_url: `${upstream}kb?orders${q}` },
+        wasmgate: outbound,
+        version_data: endpoint('aggregate@1.0.0'),
+      },
+      {
+        ...api(`aggregate-stock${suffix}`),
+        config_data: { request: get(`${upstream}kb?users${q}`), request2: get(`${upstream}kb?orders${q}`) },
+        wasmgate: outbound,
+        version_data: endpoint('http-stock@1.0.0'),
+      },
+    ];
+  }),
   {
     ...api('endpoint'),
     version_data: {

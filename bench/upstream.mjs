@@ -11,14 +11,20 @@ const body = Buffer.from(
     padding: 'x'.repeat(40),
   }),
 );
-// `/kb…`: a 1 KB JSON answer (the services the aggregate scenario calls).
+// `/kb…`: a 1 KB JSON answer (the services the aggregate scenarios call).
 const kb = Buffer.from(JSON.stringify({ ok: true, items: 'k'.repeat(1000) }).slice(0, 1024));
 const server = createServer((req, res) => {
   req.resume();
   req.on('end', () => {
     const answer = req.url?.startsWith('/kb') ? kb : body;
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': answer.length });
-    res.end(answer);
+    // `delay=<ms>`: a service that takes that long to answer, as real ones do.
+    const delay = Number(/[?&]delay=(\d+)/.exec(req.url ?? '')?.[1] ?? 0);
+    const send = () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': answer.length });
+      res.end(answer);
+    };
+    if (delay > 0) setTimeout(send, delay);
+    else send();
   });
 });
 server.keepAliveTimeout = 60_000;

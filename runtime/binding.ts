@@ -6,12 +6,15 @@
  */
 import { decodeResult, encodeEnvelope } from './abi/codec.ts';
 import type { Envelope, Hook, HookResult } from './abi/records.ts';
+import { classify } from './classify.ts';
 import { isPluginFault, WasmgateError } from './errors.ts';
 import { CallState, type PluginLogSink } from './host-functions.ts';
 import { createInstance, type LiveInstance } from './instance.ts';
 import type { RuntimeLimits } from './limits.ts';
 import { InstancePool, type PoolStats } from './pool.ts';
 import { FailureTracker } from './quarantine.ts';
+import type { SyncHttp } from './tier/protocol.ts';
+import { needsWorkerTier, WorkerTier } from './tier/worker-tier.ts';
 import type { ModuleFacts } from './upload/names.ts';
 
 export interface PreparedModule {
@@ -27,6 +30,8 @@ export interface CallOptions {
   tags?: Record<string, string>;
   /** Overrides the fuel budget for this call. */
   fuel?: number;
+  /** Answers a worker-tier plugin's `http_request` (none: the plugin call fails if it makes one). */
+  http?: SyncHttp;
 }
 
 export interface CallOutcome {
@@ -55,6 +60,8 @@ export interface BindingOptions {
   limits: RuntimeLimits;
   logSink: PluginLogSink;
   onCall?: ((event: CallEvent) => void) | undefined;
+  /** The largest `http_request` answer body the API allows (worker tier). */
+  httpResponseBytes?: number | undefined;
 }
 
 function toExtismConfig(config: Record<string, unknown> | undefined): Record<string, string> {
@@ -72,6 +79,9 @@ export class PluginBinding {
   readonly #onCall: BindingOptions['onCall'];
   /** Quarantine state of this plugin version on this API (one API's failures never block another's). */
   readonly health: FailureTracker;
+  /** `worker`: the module imports Extism's `http_request`; its instances live in worker threads (runtime/tier/). */
+  readonly tier: 'main' | 'worker';
+  readonly #workers: WorkerTier | null;
 
   constructor(module: PreparedModule, opts: BindingOptions) {
     this.module = module;
@@ -87,6 +97,16 @@ export class PluginBinding {
       (inst) => inst.plugin.close(),
       { max: opts.limits.poolMaxInstances, waitMs: opts.limits.poolWaitMs, maxWaiters: opts.limits.poolMaxWaiters },
     );
+    this.#workers = needsWorkerTier(module.facts)
+      ? new WorkerTier({
+          ...module,
+          config,
+          limits: opts.limits,
+          logSink: opts.logSink,
+          httpResponseBytes: opts.httpResponseBytes ?? 0,
+        })
+      : null;
+    this.tier = this.#workers ? 'worker' : 'main';
   }
 
   hasExport(name: string): boolean {
@@ -151,6 +171,7 @@ export class PluginBinding {
   }
 
   async #invoke(exportName: string, input: Uint8Array, opts: CallOptions): Promise<CallOutcome> {
+    if (this.#workers) return this.#workers.invoke(exportName, input, opts);
     // Most calls find an idle instance: no promise to wait on.
     const inst = this.#pool.tryAcquire() ?? (await this.#pool.acquire());
     const state = new CallState(input, opts.tags ?? (opts.requestId ? { request_id: opts.requestId } : {}));
@@ -194,33 +215,11 @@ export class PluginBinding {
   }
 
   stats(): PoolStats {
-    return this.#pool.stats();
+    return this.#workers?.stats() ?? this.#pool.stats();
   }
 
   /** Lets calls in flight finish on this version, then frees its instances. */
   drain(): Promise<void> {
-    return this.#pool.drain();
+    return this.#workers?.drain() ?? this.#pool.drain();
   }
-}
-
-export function classify(err: unknown, state: CallState, inst: LiveInstance, limits: RuntimeLimits): WasmgateError {
-  if (state.error) return state.error;
-  if (err instanceof WasmgateError) return err;
-  if (err instanceof RangeError) return new WasmgateError('STACK_OVERFLOW', undefined, { cause: err });
-  if (err instanceof WebAssembly.RuntimeError) {
-    if ((inst.fuel.value as bigint) < 0n) return new WasmgateError('FUEL_EXHAUSTED', undefined, { cause: err });
-    if (inst.memory.buffer.byteLength >= limits.maxMemoryPages * 65_536) {
-      return new WasmgateError('MEMORY_LIMIT', undefined, { cause: err });
-    }
-    return new WasmgateError('TRAP', undefined, { cause: err });
-  }
-  const message = err instanceof Error ? err.message : String(err);
-  if (message.startsWith('Plugin-originated error')) {
-    return new WasmgateError(
-      'PLUGIN_ERROR',
-      `the plugin reported: ${message.slice('Plugin-originated error: '.length, 240)}`,
-      { cause: err },
-    );
-  }
-  return new WasmgateError('TRAP', undefined, { cause: err });
 }

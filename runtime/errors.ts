@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   UPSTREAM_NOT_ALLOWED: { status: 500, message: 'the plugin routed to an upstream the API does not allow' },
   OUTBOUND_NOT_ALLOWED: { status: 500, message: 'the plugin asked for outbound calls; the API allows none' },
   OUTBOUND_LIMIT: { status: 500, message: "the plugin's outbound calls went past the API's limits" },
+  CALL_TIMEOUT: { status: 500, message: 'the plugin call did not finish before its deadline; its worker was stopped' },
+  WORKER_FAILED: { status: 500, message: "the plugin's worker thread failed" },
   // Capacity
   POOL_EXHAUSTED: { status: 503, message: 'no plugin instance became free in time' },
   QUARANTINED: { status: 503, message: 'the plugin version is quarantined after repeated failures' },

@@ -94,7 +94,7 @@ function guestBytes(holder: MemoryHolder, state: CallState | null, ptr: number, 
   return new Uint8Array(memory.buffer, start, length);
 }
 
-type HostFunction = (ctx: CallContext, ...args: never[]) => unknown;
+export type HostFunction = (ctx: CallContext, ...args: never[]) => unknown;
 
 export function makeHostFunctions(
   holder: MemoryHolder,

@@ -21,6 +21,7 @@ export { ERROR_CODES, type ErrorCode, isWasmgateError, WasmgateError } from './e
 export type { LogLevel, PluginLogLine, PluginLogSink } from './host-functions.ts';
 export { DEFAULT_LIMITS, type RuntimeLimits, resolveLimits } from './limits.ts';
 export type { PoolStats } from './pool.ts';
+export type { SyncHttp, SyncHttpRequest } from './tier/protocol.ts';
 export type { ModuleFacts, PipelineOptions } from './upload/names.ts';
 
 export interface RuntimeOptions {
@@ -78,10 +79,14 @@ export class Runtime {
   }
 
   /** A plugin version bound to one API, with its own instance pool. */
-  bind(module: PreparedModule, opts: { apiId: string; config?: Record<string, unknown> }): PluginBinding {
+  bind(
+    module: PreparedModule,
+    opts: { apiId: string; config?: Record<string, unknown>; httpResponseBytes?: number | undefined },
+  ): PluginBinding {
     return new PluginBinding(module, {
       apiId: opts.apiId,
       config: opts.config,
+      httpResponseBytes: opts.httpResponseBytes,
       limits: this.limits,
       logSink: (line, tags) => this.#logSink(line, tags),
       onCall: (event) => this.#onCall?.(event),

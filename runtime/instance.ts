@@ -5,9 +5,9 @@
  */
 import createPlugin, { type Plugin } from '@extism/extism';
 import { WasmgateError } from './errors.ts';
-import { type MemoryHolder, makeHostFunctions, type PluginLogSink } from './host-functions.ts';
+import { type HostFunction, type MemoryHolder, makeHostFunctions, type PluginLogSink } from './host-functions.ts';
 import type { RuntimeLimits } from './limits.ts';
-import { FUEL_EXPORT } from './upload/names.ts';
+import { EXTISM_ENV, FUEL_EXPORT } from './upload/names.ts';
 
 export interface LiveInstance {
   plugin: Plugin;
@@ -23,16 +23,20 @@ export interface InstanceOptions {
   config: Record<string, string>;
   limits: RuntimeLimits;
   logSink: PluginLogSink;
+  /** More `extism:host/env` functions, over the SDK's and ours (the worker tier's `http_request`). */
+  env?: Record<string, HostFunction>;
 }
 
 export async function createInstance(module: WebAssembly.Module, opts: InstanceOptions): Promise<LiveInstance> {
   const holder: MemoryHolder = { memory: null };
+  const functions = makeHostFunctions(holder, opts.limits, opts.logSink);
+  if (opts.env) Object.assign(functions[EXTISM_ENV]!, opts.env);
   let plugin: Plugin;
   try {
     plugin = await createPlugin(module, {
       useWasi: opts.wasi,
       enableWasiOutput: false,
-      functions: makeHostFunctions(holder, opts.limits, opts.logSink) as never,
+      functions: functions as never,
       config: opts.config,
       memory: { maxVarBytes: opts.limits.maxVarBytes },
       logLevel: 'silent',

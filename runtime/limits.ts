@@ -42,6 +42,12 @@ export interface RuntimeLimits {
   quarantineAfterFailures: number;
   /** How long a quarantine lasts, in ms. */
   quarantineMs: number;
+  /**
+   * Wall-clock time a worker-tier call (a plugin importing `http_request`) may
+   * take on top of its API's outbound `hook_budget_ms` before its thread is
+   * terminated, in ms.
+   */
+  workerCallMs: number;
   /** How long the upload pipeline thread (binaryen, hundreds of MB) outlives its last job, in ms; 0 keeps it. */
   pipelineIdleMs: number;
 }
@@ -66,6 +72,7 @@ export const DEFAULT_LIMITS: Readonly<RuntimeLimits> = Object.freeze({
   poolMaxWaiters: 1_000,
   quarantineAfterFailures: 20,
   quarantineMs: 30_000,
+  workerCallMs: 5_000,
   pipelineIdleMs: 60_000,
 });
 

@@ -67,7 +67,11 @@ export async function loadApi(spec: ApiSpec, deps: ChainDeps): Promise<LoadedApi
     versions.set(key, version);
     let binding = bindings.get(key);
     if (!binding) {
-      binding = deps.runtime.bind(version.prepared, { apiId: spec.id, config: spec.configData });
+      binding = deps.runtime.bind(version.prepared, {
+        apiId: spec.id,
+        config: spec.configData,
+        httpResponseBytes: spec.outbound?.maxResponseBytes,
+      });
       bindings.set(key, binding);
     }
     if (!binding.hasExport(ref.export)) {

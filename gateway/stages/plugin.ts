@@ -7,6 +7,7 @@
  */
 import {
   ABI_VERSION,
+  type CallOptions,
   type Envelope,
   type Hook,
   type HookResult,
@@ -20,6 +21,7 @@ import {
 import { CONTINUE, type Outcome, respond } from '../chain/outcome.ts';
 import type { RequestContext } from '../context.ts';
 import { HttpError, pluginFailureToHttp } from '../http-error.ts';
+import { syncHttpFor } from '../outbound/sync.ts';
 import type { LoadedApiInfo } from './types.ts';
 
 /** A plugin entry of an API definition, resolved to a version and bound to the API. */
@@ -73,7 +75,9 @@ export async function callPlugin(
   envelope: Envelope,
 ): Promise<HookResult | null> {
   try {
-    const opts = { requestId: ctx.id, tags: { request_id: ctx.id, plugin: plugin.label, api_id: api.id } };
+    const opts: CallOptions = { requestId: ctx.id, tags: { request_id: ctx.id, plugin: plugin.label, api_id: api.id } };
+    // A stock plugin's synchronous http_request: the same grant, and the same hooks, as continuations.
+    if (plugin.binding.tier === 'worker' && plugin.hook !== 'response') opts.http = syncHttpFor(ctx, api);
     let result = await plugin.binding.call(plugin.exportName, plugin.hook, envelope, opts);
     if (result.calls) result = await continuation(ctx, api, plugin, envelope, result, opts);
     const upstream = result.request?.upstream;
@@ -102,7 +106,7 @@ async function continuation(
   plugin: BoundPlugin,
   first: Envelope,
   asked: HookResult,
-  opts: { requestId: string; tags: Record<string, string> },
+  opts: CallOptions,
 ): Promise<HookResult> {
   const spec = api.outbound;
   if (!spec) throw new WasmgateError('OUTBOUND_NOT_ALLOWED', 'this API allows its plugins no outbound calls');
