@@ -13,7 +13,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { decode } from 'msgpackr';
 import { type Envelope, encodeEnvelope, type Hook, type PluginBinding, Runtime } from '../runtime/index.ts';
@@ -24,7 +24,7 @@ import {
   buildRustExamples,
   findGo,
   findRustToolchain,
-  GO_EXAMPLES,
+  NATIVE_EXAMPLES,
   NEEDS_WASI,
 } from '../test/parity/build.ts';
 import { listCases } from '../test/vectors/generate.ts';
@@ -41,7 +41,7 @@ const RESULTS = join(import.meta.dirname, 'RESULTS.md');
 const HEADING = '## Rust and Go example plugins — ';
 
 type Lang = 'ts' | 'rust' | 'go';
-const EXAMPLES = Object.keys(GO_EXAMPLES); // auth-token, response-rewrite, analytics-mask, endpoint-hello
+const EXAMPLES = Object.keys(NATIVE_EXAMPLES); // every example written in Rust or Go
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -66,9 +66,10 @@ function distinct(bytes: Uint8Array, n: number): Uint8Array {
 
 /**
  * Grows the part of the envelope the example reads until the whole envelope
- * encodes to at least `bytes`: request headers (auth-token, endpoint-hello),
- * response headers (response-rewrite), the raw request in the analytics
- * record, header lines before the body (analytics-mask).
+ * encodes to at least `bytes`: request headers (auth-token, endpoint-hello,
+ * route-by-header), response headers (response-rewrite), the raw request in
+ * the analytics record, header lines before the body (analytics-mask), the
+ * body of the users answer, which the plugin embeds (aggregate).
  */
 function padded(example: string, base: Envelope, bytes: number): Envelope {
   const env = structuredClone(base);
@@ -77,6 +78,11 @@ function padded(example: string, base: Envelope, bytes: number): Envelope {
     const value = 'v'.repeat(Math.max(1, Math.min(200, bytes - size) - 14));
     if (example === 'response-rewrite') {
       env.response!.headers[`x-pad-${i}`] = [value];
+    } else if (example === 'aggregate') {
+      // Still a JSON array: one more element per step.
+      const users = env.responses!.users as { body: Uint8Array };
+      const text = Buffer.from(users.body).toString('utf8');
+      users.body = Buffer.from(`${text.slice(0, -1)},{"pad":"${value}"}]`);
     } else if (example === 'analytics-mask') {
       const raw = Buffer.from(env.record!.raw_request!, 'base64').toString('latin1');
       const at = raw.indexOf('\r\n') + 2;
@@ -111,6 +117,8 @@ function checkOutput(example: string, output: Uint8Array | null): void {
     'response-rewrite': 'response',
     'analytics-mask': 'record',
     'endpoint-hello': 'return_overrides',
+    aggregate: 'return_overrides',
+    'route-by-header': 'request',
   }[example]!;
   if (!result || !(want in result)) throw new Error(`${example}: unexpected result ${JSON.stringify(result)}`);
 }
@@ -213,6 +221,8 @@ function version(cmd: string, args: string[], env?: NodeJS.ProcessEnv): string {
   }
 }
 
+// On a shared host other processes take CPU too: the load shows how far the numbers can be trusted.
+const loadAtStart = loadavg()[0]!;
 const rows: Row[] = [];
 for (const [lang, built] of await builds()) {
   for (const example of EXAMPLES) {
@@ -266,7 +276,7 @@ const date = new Date().toISOString().slice(0, 10);
 const sizes = rows.find((r) => r.lang === 'ts')?.inputBytes.join(' and ') ?? '1024 and 10240';
 const section = `${HEADING}${date}
 
-Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, @extism/extism 2.0.0-rc13;
+Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, @extism/extism 2.0.0-rc13; 1-minute load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end;
 ${rustc} (\`cargo build --release\`: opt-level "s", LTO, panic=abort, strip), ${goVersion} (\`GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -ldflags='-s -w'\`, uploaded with WASI), AssemblyScript through \`pdk/build.ts\`.
 Command: \`node --import tsx bench/native.ts\` (builds every example from source first).
 
@@ -274,7 +284,7 @@ Command: \`node --import tsx bench/native.ts\` (builds every example from source
 - **upload pipeline**: \`Runtime.prepare\` (validation, import allowlist, fuel instrumentation, memory cap, compile, trial instantiation in the pipeline thread), median of ${PREPARE_RUNS} runs, each on distinct bytes (a custom section appended) so nothing is cached.
 - **new instance**: what the pool does for one more instance (\`createInstance\`: the Extism plugin with the host functions, WASI for Go), median of ${INSTANCE_RUNS}.
 - **first call − steady**: the first call on a fresh binding (its pool creates the instance; a Go reactor also runs \`_initialize\`) minus a steady call on the same 1 KB envelope, median of ${FIRST_CALL_RUNS} bindings.
-- **µs/call**: \`PluginBinding.callRaw\` (envelope bytes in, result bytes out, the plugin alone) on one pooled instance, median of batches of ${BATCH}, ${ITERATIONS} calls per cell after a warm-up. The envelope is the example's first vector with a result (test/vectors), grown to ${sizes} bytes where the example reads: request headers (auth-token, endpoint-hello), response headers (response-rewrite), header lines of the record's \`raw_request\` (analytics-mask). Every result is checked to be the example's real answer, and to validate through \`call\`.
+- **µs/call**: \`PluginBinding.callRaw\` (envelope bytes in, result bytes out, the plugin alone) on one pooled instance, median of batches of ${BATCH}, ${ITERATIONS} calls per cell after a warm-up. The envelope is the example's first vector with a result (test/vectors), grown to ${sizes} bytes where the example reads: request headers (auth-token, endpoint-hello, route-by-header), response headers (response-rewrite), header lines of the record's \`raw_request\` (analytics-mask), the body of the \`users\` answer (aggregate: the vector \`both-answered\`, the second call of a request, which embeds both answers). Every result is checked to be the example's real answer, and to validate through \`call\`.
 
 ${table}
 ${notes.length ? `\n${notes.join('\n')}\n` : ''}`;

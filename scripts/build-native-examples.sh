@@ -18,7 +18,7 @@ fi
 if [ ${#cargo_cmd[@]} -gt 0 ]; then
   (cd "$root/plugins-examples/rust" &&
     "${cargo_cmd[@]}" build --release --target wasm32-unknown-unknown --offline --target-dir "$target_dir") || status=1
-  for ex in auth-token response-rewrite analytics-mask; do
+  for ex in auth-token response-rewrite analytics-mask aggregate route-by-header; do
     src="$root/plugins-examples/rust/$target_dir/wasm32-unknown-unknown/release/${ex//-/_}.wasm"
     [ -f "$src" ] || continue
     mkdir -p "$root/plugins-examples/rust/$ex/build"
@@ -38,7 +38,7 @@ for g in go /usr/local/go/bin/go; do
   fi
 done
 if [ -n "$go_cmd" ]; then
-  for ex in auth-token response-rewrite analytics-mask endpoint-hello; do
+  for ex in auth-token response-rewrite analytics-mask endpoint-hello aggregate; do
     out="$root/plugins-examples/go/$ex/build/plugin.wasm"
     mkdir -p "$(dirname "$out")"
     if (cd "$root/plugins-examples/go" && GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 \

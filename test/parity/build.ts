@@ -18,16 +18,28 @@ const run = promisify(execFile);
 export const RUST_DIR = resolve(import.meta.dirname, '..', '..', 'plugins-examples', 'rust');
 export const GO_DIR = resolve(import.meta.dirname, '..', '..', 'plugins-examples', 'go');
 
-/** The examples each kit implements: folder → export name and hook. */
-export const RUST_EXAMPLES: Record<string, { export: string; hook: string }> = {
+type Examples = Record<string, { export: string; hook: string }>;
+
+/**
+ * Every example written in Rust or Go (each also exists in TypeScript):
+ * folder → export name and hook.
+ */
+export const NATIVE_EXAMPLES: Examples = {
   'auth-token': { export: 'auth_token', hook: 'auth' },
   'response-rewrite': { export: 'response_rewrite', hook: 'response' },
   'analytics-mask': { export: 'analytics_mask', hook: 'analytics' },
-};
-export const GO_EXAMPLES: Record<string, { export: string; hook: string }> = {
-  ...RUST_EXAMPLES,
   'endpoint-hello': { export: 'endpoint_hello', hook: 'endpoint' },
+  aggregate: { export: 'aggregate', hook: 'endpoint' },
+  'route-by-header': { export: 'route_by_header', hook: 'pre' },
 };
+
+function pick(...names: string[]): Examples {
+  return Object.fromEntries(names.map((n) => [n, NATIVE_EXAMPLES[n]!]));
+}
+
+/** The examples each kit implements. */
+export const RUST_EXAMPLES = pick('auth-token', 'response-rewrite', 'analytics-mask', 'aggregate', 'route-by-header');
+export const GO_EXAMPLES = pick('auth-token', 'response-rewrite', 'analytics-mask', 'endpoint-hello', 'aggregate');
 
 /** Go modules need WASI (they are wasip1 reactors); Rust modules do not. */
 export const NEEDS_WASI = { rust: false, go: true } as const;
@@ -212,14 +224,31 @@ export function buildRustExamples(): Promise<Map<string, string>> {
   return rustBuilt;
 }
 
+function goEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, CGO_ENABLED: '0', ...extra };
+  // Go needs a build cache directory; without HOME there is no default.
+  if (!env.GOCACHE && !env.HOME) env.GOCACHE = join(tmpdir(), 'wasmgate-go-cache');
+  return env;
+}
+
+/** `go test ./kit` on the build machine (the kit's own tests, off wasip1); returns its output. */
+export async function goKitTest(): Promise<string> {
+  const go = findGo();
+  if (!go) throw new Error('no Go >= 1.24 (bash scripts/check-go.sh)');
+  const { stdout } = await run(go, ['test', '-count=1', '-v', './kit'], {
+    cwd: GO_DIR,
+    env: goEnv({ GOOS: '', GOARCH: '' }),
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return stdout;
+}
+
 /** Builds the Go examples as wasip1 reactors (at most once per process, and only when a source changed). */
 export function buildGoExamples(): Promise<Map<string, string>> {
   goBuilt ??= (async () => {
     const go = findGo();
     if (!go) throw new Error('no Go >= 1.24 (bash scripts/check-go.sh)');
-    const env: NodeJS.ProcessEnv = { ...process.env, GOOS: 'wasip1', GOARCH: 'wasm', CGO_ENABLED: '0' };
-    // Go needs a build cache directory; without HOME there is no default.
-    if (!env.GOCACHE && !env.HOME) env.GOCACHE = join(tmpdir(), 'wasmgate-go-cache');
+    const env = goEnv({ GOOS: 'wasip1', GOARCH: 'wasm' });
     const out = new Map<string, string>();
     const newest = newestSource(GO_DIR, ['.go', 'go.mod', 'go.sum']);
     for (const ex of Object.keys(GO_EXAMPLES)) {

@@ -4,10 +4,13 @@
  * enabled), and the same assertions over HTTP as for the TypeScript examples,
  * which run here too as the reference: custom auth with the ID-extractor
  * cache and the plugin's quota, multivalue Set-Cookie on the way back, the
- * masked analytics record, and (Go) an endpoint plugin answering alone.
+ * masked analytics record, (Go) an endpoint plugin answering alone, an
+ * endpoint aggregating two loopback services called in parallel, with the
+ * gateway's refusals reaching the plugin, and (Rust) routing by a header.
  * A missing toolchain skips its language (fails under WASMGATE_REQUIRE_ALL=1).
  */
 import { readdir, readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseApiDefinition } from '../../gateway/config/load.ts';
@@ -27,6 +30,7 @@ import {
   findRustToolchain,
   GO_EXAMPLES,
   hasGo,
+  NATIVE_EXAMPLES,
   NEEDS_WASI,
   RUST_EXAMPLES,
 } from './build.ts';
@@ -35,11 +39,11 @@ type Lang = 'ts' | 'rust' | 'go';
 
 async function buildTs(): Promise<Map<string, string>> {
   const built = await buildTsExamples();
-  return new Map(Object.keys(GO_EXAMPLES).map((ex) => [ex, built.get(ex)!.wasm]));
+  return new Map(Object.keys(NATIVE_EXAMPLES).map((ex) => [ex, built.get(ex)!.wasm]));
 }
 
 const KITS: { lang: Lang; ok: boolean; build: () => Promise<Map<string, string>>; examples: string[] }[] = [
-  { lang: 'ts', ok: true, build: buildTs, examples: Object.keys(GO_EXAMPLES) },
+  { lang: 'ts', ok: true, build: buildTs, examples: Object.keys(NATIVE_EXAMPLES) },
   {
     lang: 'rust',
     ok: requirement('cargo wasm32 target', findRustToolchain() !== null, 'bash scripts/install-rust-wasm.sh').ok,
@@ -56,12 +60,51 @@ const KITS: { lang: Lang; ok: boolean; build: () => Promise<Map<string, string>>
 
 const TOKENS = { 'tok-alice': 'alice', 'tok-bob': 'bob', 'tok-quota': 'quinn' };
 
+interface Service {
+  url: string;
+  port: number;
+  hits: number;
+  close(): Promise<void>;
+}
+
+/** A loopback service answering `body` as JSON after `delayMs` (its path echoed in `{{path}}`). */
+async function service(body: string, delayMs: number): Promise<Service> {
+  const svc = { hits: 0 } as Service;
+  const server = createServer((req, res) => {
+    svc.hits++;
+    setTimeout(() => {
+      if (res.destroyed) return;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(body.replace('{{path}}', req.url ?? ''));
+    }, delayMs);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  svc.port = (server.address() as { port: number }).port;
+  svc.url = `http://127.0.0.1:${svc.port}`;
+  svc.close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+  return svc;
+}
+
 let up: Upstream;
+let users: Service;
+let orders: Service;
+let elsewhere: Service;
+let eu: Service;
+let us: Service;
 beforeAll(async () => {
   up = await startUpstream();
+  users = await service('[{"id":1,"name":"Zoë"}]', 300);
+  orders = await service('[{"id":7,"total":12.5}]', 500);
+  elsewhere = await service('"elsewhere"', 0);
+  eu = await service('{"region":"eu","path":"{{path}}"}', 0);
+  us = await service('{"region":"us","path":"{{path}}"}', 0);
 });
 afterAll(async () => {
-  await up?.close();
+  for (const s of [up, users, orders, elsewhere, eu, us]) await s?.close();
 });
 
 /** Every stored analytics record of the gateway (embedded store: .jsonl files). */
@@ -148,6 +191,51 @@ for (const kit of KITS) {
               },
             },
           },
+        });
+      }
+      if (kit.examples.includes('aggregate')) {
+        // No upstream behind these APIs: only the plugin answers /summary.
+        const shop = (suffix: string, usersUrl: string, ordersUrl: string, outbound: Record<string, unknown>) => ({
+          ...classicApi(api(suffix), 'http://127.0.0.1:1/'),
+          config_data: { users_url: usersUrl, orders_url: ordersUrl },
+          wasmgate: { outbound },
+          version_data: {
+            not_versioned: true,
+            versions: {
+              Default: {
+                name: 'Default',
+                extended_paths: {
+                  go_plugin: [
+                    { path: '/summary', method: 'GET', plugin_path: plugin('aggregate'), func_name: 'aggregate' },
+                  ],
+                },
+              },
+            },
+          },
+        });
+        const both = [users.url, orders.url];
+        docs.push(
+          shop('shop', `${users.url}/users`, `${orders.url}/orders`, { allow: both }),
+          shop('shop-busy', `${up.url}/status/503`, `${orders.url}/orders`, { allow: [up.url, orders.url] }),
+          shop('shop-refused', `${elsewhere.url}/users`, `${orders.url}/orders`, { allow: both }),
+          shop('shop-loopback-name', `http://localhost:${users.port}/users`, `${orders.url}/orders`, {
+            allow: [`http://localhost:${users.port}`, orders.url],
+          }),
+          shop('shop-slow', `${users.url}/users`, `${up.url}/slow/3000`, {
+            allow: [users.url, up.url],
+            timeout_ms: 800,
+          }),
+        );
+      }
+      if (kit.examples.includes('route-by-header')) {
+        docs.push({
+          ...classicApi(api('routed'), us.url),
+          custom_middleware: {
+            driver: 'wasm',
+            pre: [{ name: 'route_by_header', path: plugin('route-by-header') }],
+          },
+          config_data: { header: 'x-region', routes: { eu: 'eu', us: 'us', mars: 'mars' } },
+          wasmgate: { upstream_targets: { eu: `${eu.url}/eu-base`, us: `${us.url}/us-base` } },
         });
       }
       gw.gateway.swap(
@@ -295,6 +383,59 @@ for (const kit of KITS) {
         expect(elsewhere.status).toBe(502);
         await elsewhere.arrayBuffer();
         expect(up.seen.length).toBe(seen);
+      });
+    }
+
+    if (kit.examples.includes('aggregate')) {
+      it('aggregate: both services called in parallel, one JSON answer in about the time of the slower', async () => {
+        const warm = await get(`/${api('shop')}/summary`);
+        await warm.arrayBuffer();
+        const [usersHits, ordersHits] = [users.hits, orders.hits];
+        const started = performance.now();
+        const res = await get(`/${api('shop')}/summary`);
+        const body = await res.text();
+        const elapsed = performance.now() - started;
+        expect(res.status).toBe(200);
+        expect(res.headers.get('content-type')).toBe('application/json');
+        // The bodies embedded byte for byte ("Zoë" stays UTF-8, 12.5 stays as written).
+        expect(body).toBe('{"users":[{"id":1,"name":"Zoë"}],"orders":[{"id":7,"total":12.5}]}');
+        expect([users.hits - usersHits, orders.hits - ordersHits]).toEqual([1, 1]);
+        // users takes 300 ms, orders 500 ms: in parallel ≈ 500, in sequence ≥ 800.
+        expect(elapsed).toBeGreaterThanOrEqual(490);
+        expect(elapsed).toBeLessThan(760);
+      });
+
+      it("aggregate: a service's error status and the gateway's refusals reach the plugin, which answers 502", async () => {
+        const elsewhereHits = elsewhere.hits;
+        for (const [suffix, error] of [
+          ['shop-busy', 'users failed: status 503'],
+          ['shop-refused', 'users failed: ORIGIN_NOT_ALLOWED'],
+          ['shop-loopback-name', 'users failed: ADDRESS_REFUSED'],
+          ['shop-slow', 'orders failed: TIMEOUT'],
+        ] as const) {
+          const started = performance.now();
+          const res = await get(`/${api(suffix)}/summary`);
+          expect([suffix, res.status]).toEqual([suffix, 502]);
+          expect(await res.json()).toEqual({ error });
+          if (suffix === 'shop-slow') expect(performance.now() - started).toBeLessThan(2_000);
+        }
+        expect(elsewhere.hits).toBe(elsewhereHits);
+      });
+    }
+
+    if (kit.examples.includes('route-by-header')) {
+      it('route-by-header: the header picks an allowed upstream target; a target the API does not list fails', async () => {
+        const routed = await get(`/${api('routed')}/orders/7`, { 'x-region': 'eu' });
+        expect(routed.status).toBe(200);
+        expect(await routed.json()).toEqual({ region: 'eu', path: '/eu-base/orders/7' });
+        const other = await get(`/${api('routed')}/orders/8`, { 'x-region': 'us' });
+        expect(await other.json()).toEqual({ region: 'us', path: '/us-base/orders/8' });
+        // No header, no default: the API's own target, path as is.
+        const plain = await get(`/${api('routed')}/x`);
+        expect(await plain.json()).toEqual({ region: 'us', path: '/x' });
+        const refused = await get(`/${api('routed')}/x`, { 'x-region': 'mars' });
+        expect(refused.status).toBe(500);
+        expect(await refused.json()).toMatchObject({ error: 'plugin_error' });
       });
     }
   });

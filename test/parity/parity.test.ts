@@ -1,7 +1,8 @@
 /**
  * The Rust and Go example plugins, built from source here, answer every
  * shared vector of their example byte for byte through the real runtime —
- * the same bytes as the TypeScript examples (test/pdk/examples.test.ts).
+ * the same bytes as the TypeScript examples (test/pdk/examples.test.ts);
+ * the Go kit's own tests pass natively.
  * A missing toolchain skips its half (fails under WASMGATE_REQUIRE_ALL=1).
  */
 import { readFileSync, statSync } from 'node:fs';
@@ -19,6 +20,7 @@ import {
   findRustToolchain,
   findSecondDebianToolchain,
   GO_EXAMPLES,
+  goKitTest,
   hasGo,
   NEEDS_WASI,
   RUST_EXAMPLES,
@@ -148,6 +150,23 @@ for (const kit of KITS) {
     }
   });
 }
+
+// The Go kit's own tests, natively: continuation records (calls and state
+// out, answers and state in) against msgpack spelled out by hand. The Rust
+// kit's counterpart is kit-crosscheck (crosscheck.test.ts).
+describe.skipIf(!hasGo())('the Go kit natively (go test ./kit)', () => {
+  it('passes', { timeout: 600_000 }, async () => {
+    const out = await goKitTest();
+    for (const name of [
+      'TestContinuationWritesCallsAndStateOnly',
+      'TestRoutedRequestWritesUpstreamLast',
+      'TestContinuationEnvelopeDecodes',
+    ]) {
+      expect(out).toContain(`--- PASS: ${name}`);
+    }
+    expect(out).not.toContain('--- FAIL');
+  });
+});
 
 // On a machine with both rustup and Debian's packages, the kit must also
 // build with Debian's older rustc (CI's route) and give the same answers.

@@ -315,6 +315,73 @@ func readMetadata(r *Reader, m *Metadata) error {
 	return nil
 }
 
+// CallAnswer is the answer to one outbound call (docs/outbound.md): the
+// service's response, or the gateway's reason for not having one.
+type CallAnswer struct {
+	Status  int64
+	Headers Multi
+	Body    []byte
+	// Error is ORIGIN_NOT_ALLOWED, ADDRESS_REFUSED, TIMEOUT, TOO_LARGE,
+	// BAD_URL or FAILED; "" when the service answered.
+	Error   string
+	Message string
+}
+
+// OK reports whether the service answered (whatever its status).
+func (a *CallAnswer) OK() bool { return a.Error == "" }
+
+// Header returns the first value of a response header (name in any case).
+func (a *CallAnswer) Header(name string) (string, bool) {
+	return a.Headers.First(strings.ToLower(name))
+}
+
+func readAnswers(r *Reader) (map[string]*CallAnswer, error) {
+	if r.Nil() {
+		return nil, nil
+	}
+	n, err := r.MapLen()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*CallAnswer, min(n, 64))
+	for i := 0; i < n; i++ {
+		id, err := r.String()
+		if err != nil {
+			return nil, err
+		}
+		a := &CallAnswer{}
+		m, err := r.MapLen()
+		if err != nil {
+			return nil, err
+		}
+		for j := 0; j < m; j++ {
+			k, err := r.StrBytes()
+			if err != nil {
+				return nil, err
+			}
+			switch string(k) {
+			case "status":
+				a.Status, err = r.Int()
+			case "headers":
+				a.Headers, err = readMulti(r)
+			case "body":
+				a.Body, err = r.BytesOrNil()
+			case "error":
+				a.Error, err = r.StringOrEmpty()
+			case "message":
+				a.Message, err = r.StringOrEmpty()
+			default:
+				err = r.Skip()
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		out[id] = a
+	}
+	return out, nil
+}
+
 // Envelope is one call's input.
 type Envelope struct {
 	V       int64
@@ -328,6 +395,11 @@ type Envelope struct {
 	Record   *Fields
 	Spec     Spec
 	Metadata Metadata
+	// Responses holds, on a continuation only, the answers to the calls the
+	// plugin asked for, by call id; nil on a first call.
+	Responses map[string]*CallAnswer
+	// State is, on a continuation only, the state the plugin returned with its calls.
+	State []byte
 }
 
 // DecodeEnvelope decodes an envelope. A version other than 1 is not an error here.
@@ -366,6 +438,10 @@ func DecodeEnvelope(input []byte) (*Envelope, error) {
 			err = readSpec(r, &env.Spec)
 		case "metadata":
 			err = readMetadata(r, &env.Metadata)
+		case "responses":
+			env.Responses, err = readAnswers(r)
+		case "state":
+			env.State, err = r.BytesOrNil()
 		default:
 			err = r.Skip()
 		}
@@ -374,6 +450,15 @@ func DecodeEnvelope(input []byte) (*Envelope, error) {
 		}
 	}
 	return env, nil
+}
+
+// IsContinuation reports whether this call carries the answers to calls the plugin asked for.
+func (e *Envelope) IsContinuation() bool { return e.Responses != nil }
+
+// Answer returns the answer to the call with this id; false on a first call or for an unknown id.
+func (e *Envelope) Answer(id string) (*CallAnswer, bool) {
+	a, ok := e.Responses[id]
+	return a, ok
 }
 
 // SessionMetadata returns the session's metadata[key] when it is a string.

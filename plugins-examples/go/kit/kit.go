@@ -14,6 +14,18 @@
 // envelope version it does not know, and writes the result in the canonical
 // encoding of docs/abi.md §6 — zero bytes when the plugin changed nothing.
 // The kit has no dependencies; errors travel as {"error": …}.
+//
+// Outbound calls are continuations (docs/outbound.md): the handler asks for
+// calls with out.Call(…), the gateway makes them in parallel and runs the
+// same export again, where env.Answer(id) has each answer:
+//
+//	if !env.IsContinuation() {
+//		out.Call("users", "GET", env.Spec.ConfigData.String("users_url", ""))
+//		return
+//	}
+//	if a, ok := env.Answer("users"); ok && a.OK() && a.Status == 200 {
+//		out.Respond(200, a.Body, nil)
+//	}
 package kit
 
 // LogLevel is a level of wasmgate:host/v1.log.

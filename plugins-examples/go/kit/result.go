@@ -58,6 +58,8 @@ type RequestChanges struct {
 	Body         []byte
 	HasBody      bool
 	URL          *string
+	// Upstream names one of the API's upstream_targets (docs/outbound.md).
+	Upstream *string
 }
 
 func (c *RequestChanges) SetHeader(name, value string) { c.SetHeaders.Set(name, value) }
@@ -68,15 +70,19 @@ func (c *RequestChanges) DeleteParam(name string)      { c.DeleteParams = append
 func (c *RequestChanges) SetBody(b []byte)             { c.Body, c.HasBody = b, true }
 func (c *RequestChanges) SetURL(u string)              { c.URL = &u }
 
+// SetUpstream routes this request to one of the API's upstream_targets, by
+// name; a name the API does not list fails the request.
+func (c *RequestChanges) SetUpstream(name string) { c.Upstream = &name }
+
 // IsEmpty reports whether nothing was changed.
 func (c *RequestChanges) IsEmpty() bool {
 	return len(c.SetHeaders) == 0 && len(c.AddHeaders) == 0 && len(c.DeleteHeaders) == 0 &&
-		len(c.AddParams) == 0 && len(c.DeleteParams) == 0 && !c.HasBody && c.URL == nil
+		len(c.AddParams) == 0 && len(c.DeleteParams) == 0 && !c.HasBody && c.URL == nil && c.Upstream == nil
 }
 
 func (c *RequestChanges) write(w *Writer) {
 	w.MapLen(count(len(c.SetHeaders) > 0, len(c.AddHeaders) > 0, len(c.DeleteHeaders) > 0,
-		len(c.AddParams) > 0, len(c.DeleteParams) > 0, c.HasBody, c.URL != nil))
+		len(c.AddParams) > 0, len(c.DeleteParams) > 0, c.HasBody, c.URL != nil, c.Upstream != nil))
 	if len(c.SetHeaders) > 0 {
 		w.Str("set_headers")
 		c.SetHeaders.write(w)
@@ -104,6 +110,55 @@ func (c *RequestChanges) write(w *Writer) {
 	if c.URL != nil {
 		w.Str("url")
 		w.Str(*c.URL)
+	}
+	if c.Upstream != nil {
+		w.Str("upstream")
+		w.Str(*c.Upstream)
+	}
+}
+
+// Call is an HTTP call for the gateway to make (docs/outbound.md). The
+// calls of one result run in parallel; their answers come back in the
+// envelope of the next call of the same export (Envelope.Answer).
+type Call struct {
+	// ID is unique within one result: the key of its answer.
+	ID, Method, URL string
+	Headers         Headers
+	Body            []byte
+	HasBody         bool
+	// TimeoutMs 0 = the API's outbound.timeout_ms; a shorter one wins.
+	TimeoutMs int64
+}
+
+// Header appends a request header value.
+func (c *Call) Header(name, value string) *Call { c.Headers.Add(name, value); return c }
+
+// SetBody sets the body the call sends.
+func (c *Call) SetBody(b []byte) *Call { c.Body, c.HasBody = b, true; return c }
+
+// Timeout sets this call's timeout in milliseconds; the API's
+// outbound.timeout_ms still caps it.
+func (c *Call) Timeout(ms int64) *Call { c.TimeoutMs = ms; return c }
+
+func (c *Call) write(w *Writer) {
+	w.MapLen(3 + count(len(c.Headers) > 0, c.HasBody, c.TimeoutMs > 0))
+	w.Str("id")
+	w.Str(c.ID)
+	w.Str("method")
+	w.Str(c.Method)
+	w.Str("url")
+	w.Str(c.URL)
+	if len(c.Headers) > 0 {
+		w.Str("headers")
+		c.Headers.write(w)
+	}
+	if c.HasBody {
+		w.Str("body")
+		w.Bin(c.Body)
+	}
+	if c.TimeoutMs > 0 {
+		w.Str("timeout_ms")
+		w.Int(c.TimeoutMs)
 	}
 }
 
@@ -427,6 +482,11 @@ type Result struct {
 	Record          RecordChanges
 	// Error: the plugin failed on purpose; when set, nothing else is written.
 	Error *string
+	// Calls make a continuation: when not empty, only they and State are written.
+	Calls []*Call
+	// State is handed back with the answers (at most 64 KiB); written only with calls.
+	State    []byte
+	HasState bool
 }
 
 // RespondError ends the request with code and {"error": message}.
@@ -445,6 +505,21 @@ func (r *Result) SetSession(s *Session) { r.Session = s }
 // Fail makes the call a plugin failure with message.
 func (r *Result) Fail(message string) { r.Error = strp(message) }
 
+// Call asks the gateway to make an HTTP call, then to call this export
+// again with the answer (Envelope.Answer(id)). A result with calls carries
+// nothing else: changes belong in the call that has the answers.
+// Hooks: pre, auth, post_auth, endpoint, post.
+func (r *Result) Call(id, method, url string) *Call {
+	c := &Call{ID: id, Method: method, URL: url}
+	r.Calls = append(r.Calls, c)
+	return c
+}
+
+// SetState sets bytes the gateway hands back with the answers
+// (Envelope.State): the instance is released between rounds, so memory
+// does not carry over.
+func (r *Result) SetState(b []byte) { r.State, r.HasState = b, true }
+
 // Encode returns the canonical bytes; empty when nothing was set.
 func (r *Result) Encode() []byte {
 	w := &Writer{Buf: make([]byte, 0, 256)}
@@ -452,6 +527,19 @@ func (r *Result) Encode() []byte {
 		w.MapLen(1)
 		w.Str("error")
 		w.Str(*r.Error)
+		return w.Buf
+	}
+	if len(r.Calls) > 0 {
+		w.MapLen(1 + count(r.HasState))
+		w.Str("calls")
+		w.ArrayLen(len(r.Calls))
+		for _, c := range r.Calls {
+			c.write(w)
+		}
+		if r.HasState {
+			w.Str("state")
+			w.Bin(r.State)
+		}
 		return w.Buf
 	}
 	hasRequest, hasResponse, hasRecord := !r.Request.IsEmpty(), !r.Response.IsEmpty(), !r.Record.IsEmpty()

@@ -1,8 +1,9 @@
 //! The kit's msgpack reader and canonical writer (docs/abi.md §6) against
 //! rmp-serde, an independent implementation: the same bytes for the same
 //! values (integer widths, float64, str vs bin, nested maps in order), each
-//! side reading what the other wrote, and a typed envelope and result
-//! written with serde derive matching what the kit reads and writes.
+//! side reading what the other wrote, and typed envelopes and results
+//! written with serde derive matching what the kit reads and writes —
+//! continuations (answers and state in, calls and state out) included.
 
 use serde::{Deserialize, Serialize};
 use wasmgate_kit::{handle, Envelope, HookResult, Reader, Session, Value, Writer};
@@ -496,4 +497,247 @@ fn version_and_garbage_errors_read_back_with_rmp_serde() {
     let garbage = handle(&[0xc1, 0x00], auth_handler);
     let e = rmp_serde::from_slice::<ErrorResult>(&garbage).unwrap();
     assert!(e.error.starts_with("the envelope is not valid msgpack"), "{}", e.error);
+}
+
+// A continuation (docs/outbound.md): the envelope again, plus the answers
+// to the plugin's calls and the state it returned with them.
+#[derive(Serialize, Default)]
+struct TypedAnswer {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    headers: Option<Ordered<Vec<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<Bytes>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+}
+
+#[derive(Serialize)]
+struct TypedContinuationEnvelope {
+    v: i64,
+    hook: String,
+    request: TypedRequest,
+    session: Option<Canon>,
+    spec: TypedSpec,
+    metadata: TypedMetadata,
+    responses: Ordered<TypedAnswer>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<Bytes>,
+}
+
+fn continuation_envelope(state: Option<Vec<u8>>) -> TypedContinuationEnvelope {
+    let first = typed_envelope(1, "Bearer tok");
+    TypedContinuationEnvelope {
+        v: 1,
+        hook: "endpoint".to_string(),
+        request: first.request,
+        session: None,
+        spec: first.spec,
+        metadata: first.metadata,
+        responses: Ordered(vec![
+            (
+                "users".to_string(),
+                TypedAnswer {
+                    status: Some(200),
+                    headers: Some(Ordered(vec![
+                        ("content-type".to_string(), vec!["application/json".to_string()]),
+                        ("set-cookie".to_string(), vec!["a=1".to_string(), "b=2".to_string()]),
+                    ])),
+                    body: Some(Bytes("[{\"id\":1,\"name\":\"Zoë\"}]".as_bytes().to_vec())),
+                    ..TypedAnswer::default()
+                },
+            ),
+            (
+                "empty".to_string(),
+                TypedAnswer {
+                    status: Some(204),
+                    headers: Some(Ordered(Vec::new())),
+                    body: Some(Bytes(Vec::new())),
+                    ..TypedAnswer::default()
+                },
+            ),
+            (
+                "orders".to_string(),
+                TypedAnswer {
+                    error: Some("TIMEOUT".to_string()),
+                    message: Some("no complete answer within 2000 ms".to_string()),
+                    ..TypedAnswer::default()
+                },
+            ),
+        ]),
+        state: state.map(Bytes),
+    }
+}
+
+#[test]
+fn the_kit_decodes_the_answers_and_state_of_a_continuation_written_by_rmp_serde() {
+    // A first call has neither.
+    let first = Envelope::decode(&rmp_serde::to_vec_named(&typed_envelope(1, "Bearer tok")).unwrap()).unwrap();
+    assert!(!first.is_continuation());
+    assert!(first.answer("users").is_none());
+    assert!(first.state.is_none());
+
+    let state = vec![0u8, 0xc0, 0xff, b'{'];
+    let bytes = rmp_serde::to_vec_named(&continuation_envelope(Some(state.clone()))).unwrap();
+    let env = Envelope::decode(&bytes).unwrap();
+    assert!(env.is_continuation());
+    assert_eq!(env.hook, "endpoint");
+    assert_eq!(env.request.header("authorization"), Some("Bearer tok"));
+    assert_eq!(env.state.as_deref(), Some(&state[..]), "state comes back as the bin it was");
+
+    let users = env.answer("users").expect("the users answer");
+    assert!(users.ok());
+    assert_eq!(users.status, 200);
+    assert_eq!(users.header("Content-Type"), Some("application/json"));
+    assert_eq!(users.headers.values("set-cookie"), ["a=1", "b=2"]);
+    assert_eq!(users.body, "[{\"id\":1,\"name\":\"Zoë\"}]".as_bytes(), "bin body, UTF-8 kept");
+    assert_eq!(users.body_text(), "[{\"id\":1,\"name\":\"Zoë\"}]");
+
+    let empty = env.answer("empty").unwrap();
+    assert!(empty.ok());
+    assert_eq!((empty.status, empty.body.len()), (204, 0));
+
+    let orders = env.answer("orders").unwrap();
+    assert!(!orders.ok());
+    assert_eq!(orders.error.as_deref(), Some("TIMEOUT"));
+    assert_eq!(orders.message, "no complete answer within 2000 ms");
+    assert_eq!(orders.status, 0);
+
+    assert!(env.answer("unknown").is_none());
+    let ids: Vec<&str> = env.responses.as_ref().unwrap().iter().map(|(id, _)| id).collect();
+    assert_eq!(ids, ["users", "empty", "orders"], "answers in the order sent");
+
+    let without_state = rmp_serde::to_vec_named(&continuation_envelope(None)).unwrap();
+    assert!(Envelope::decode(&without_state).unwrap().state.is_none());
+
+    // Every cut of a continuation is an error, never a panic.
+    for end in 0..bytes.len() {
+        assert!(Envelope::decode(&bytes[..end]).is_err(), "accepted {} of {} bytes", end, bytes.len());
+    }
+}
+
+// The continuation result of docs/abi.md §5: `calls` (and `state`), nothing else.
+#[derive(Serialize)]
+struct TypedCall {
+    id: String,
+    method: String,
+    url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    headers: Option<Ordered<Vec<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<Bytes>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeout_ms: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct TypedContinuation {
+    calls: Vec<TypedCall>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<Bytes>,
+}
+
+fn typed_call(id: &str, method: &str, url: &str) -> TypedCall {
+    TypedCall {
+        id: id.to_string(),
+        method: method.to_string(),
+        url: url.to_string(),
+        headers: None,
+        body: None,
+        timeout_ms: None,
+    }
+}
+
+#[test]
+fn a_continuation_is_byte_for_byte_what_rmp_serde_writes_for_the_typed_calls() {
+    let mut out = HookResult::default();
+    out.call("users", "GET", "http://127.0.0.1:8081/users")
+        .header("accept", "application/json");
+    out.call("audit", "POST", "http://10.0.3.7:8080/audit")
+        .header("content-type", "application/json")
+        .header("x-tag", "a")
+        .header("x-tag", "b")
+        .set_body(&b"{\"user\":1}"[..])
+        .timeout(70_000);
+    out.call("plain", "DELETE", "http://10.0.3.7:8080/x").timeout(0);
+    out.set_state(vec![1u8, 2, 3]);
+    // A continuation carries only calls and state: other changes are not written.
+    out.request.add_header("x-wasmgate-trace", "endpoint");
+    out.respond_error(500, "ignored");
+
+    let expected = TypedContinuation {
+        calls: vec![
+            TypedCall {
+                headers: Some(Ordered(vec![(
+                    "accept".to_string(),
+                    vec!["application/json".to_string()],
+                )])),
+                ..typed_call("users", "GET", "http://127.0.0.1:8081/users")
+            },
+            TypedCall {
+                headers: Some(Ordered(vec![
+                    ("content-type".to_string(), vec!["application/json".to_string()]),
+                    ("x-tag".to_string(), vec!["a".to_string(), "b".to_string()]),
+                ])),
+                body: Some(Bytes(b"{\"user\":1}".to_vec())),
+                timeout_ms: Some(70_000),
+                ..typed_call("audit", "POST", "http://10.0.3.7:8080/audit")
+            },
+            // timeout 0 = the API's timeout: not written.
+            typed_call("plain", "DELETE", "http://10.0.3.7:8080/x"),
+        ],
+        state: Some(Bytes(vec![1, 2, 3])),
+    };
+    assert_eq!(out.encode(), rmp_serde::to_vec_named(&expected).unwrap());
+
+    let mut no_state = HookResult::default();
+    no_state.call("users", "GET", "http://127.0.0.1:8081/users");
+    let expected = TypedContinuation {
+        calls: vec![typed_call("users", "GET", "http://127.0.0.1:8081/users")],
+        state: None,
+    };
+    assert_eq!(no_state.encode(), rmp_serde::to_vec_named(&expected).unwrap());
+
+    // State without calls is not a continuation: nothing to hand it back with.
+    let mut only_state = HookResult::default();
+    only_state.set_state(vec![9u8]);
+    assert!(only_state.encode().is_empty());
+
+    // An error still wins over everything.
+    let mut failed = HookResult::default();
+    failed.call("users", "GET", "http://127.0.0.1:8081/users");
+    failed.fail("broken");
+    assert_eq!(
+        rmp_serde::from_slice::<ErrorResult>(&failed.encode()).unwrap(),
+        ErrorResult {
+            error: "broken".to_string()
+        }
+    );
+}
+
+#[derive(Serialize)]
+struct TypedRouting {
+    set_headers: Ordered<Vec<String>>,
+    upstream: String,
+}
+
+#[derive(Serialize)]
+struct TypedRoutingResult {
+    request: TypedRouting,
+}
+
+#[test]
+fn a_routed_request_writes_upstream_last_in_the_request_changes() {
+    let mut out = HookResult::default();
+    out.request.set_upstream("eu").set_header("x-routed-to", "eu");
+    let expected = TypedRoutingResult {
+        request: TypedRouting {
+            set_headers: Ordered(vec![("x-routed-to".to_string(), vec!["eu".to_string()])]),
+            upstream: "eu".to_string(),
+        },
+    };
+    assert_eq!(out.encode(), rmp_serde::to_vec_named(&expected).unwrap());
 }

@@ -240,6 +240,73 @@ impl Metadata {
     }
 }
 
+/// The answer to one outbound call (docs/outbound.md): the service's
+/// response, or the gateway's reason for not having one.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CallAnswer {
+    pub status: i64,
+    pub headers: Multi,
+    pub body: Vec<u8>,
+    /// `ORIGIN_NOT_ALLOWED`, `ADDRESS_REFUSED`, `TIMEOUT`, `TOO_LARGE`,
+    /// `BAD_URL` or `FAILED`; None when the service answered.
+    pub error: Option<String>,
+    pub message: String,
+}
+
+impl CallAnswer {
+    /// True when the service answered (whatever its status).
+    pub fn ok(&self) -> bool {
+        self.error.is_none()
+    }
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    /// The first value of a response header (name in any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.first(&name.to_ascii_lowercase())
+    }
+
+    fn read(r: &mut Reader) -> Decoded<CallAnswer> {
+        let mut a = CallAnswer::default();
+        let n = r.map_len()?;
+        for _ in 0..n {
+            match r.str_bytes()? {
+                b"status" => a.status = r.int()?,
+                b"headers" => a.headers = Multi::read(r)?,
+                b"body" => a.body = r.bytes_or_nil()?.unwrap_or_default(),
+                b"error" => a.error = Some(r.string_or_empty()?),
+                b"message" => a.message = r.string_or_empty()?,
+                _ => r.skip()?,
+            }
+        }
+        Ok(a)
+    }
+}
+
+/// The answers of a continuation, by call id, in the order the gateway sent them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Answers(pub Vec<(String, CallAnswer)>);
+
+impl Answers {
+    pub fn get(&self, id: &str) -> Option<&CallAnswer> {
+        self.0.iter().find(|(k, _)| k == id).map(|(_, a)| a)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &CallAnswer)> {
+        self.0.iter().map(|(k, a)| (k.as_str(), a))
+    }
+
+    fn read(r: &mut Reader) -> Decoded<Answers> {
+        let n = r.map_len()?;
+        let mut out = Vec::with_capacity(n.min(64));
+        for _ in 0..n {
+            let id = r.string()?;
+            out.push((id, CallAnswer::read(r)?));
+        }
+        Ok(Answers(out))
+    }
+}
+
 /// One call's envelope.
 #[derive(Clone, Debug, Default)]
 pub struct Envelope {
@@ -254,6 +321,10 @@ pub struct Envelope {
     pub record: Option<Fields>,
     pub spec: Spec,
     pub metadata: Metadata,
+    /// A continuation only: the answers to the calls the plugin asked for.
+    pub responses: Option<Answers>,
+    /// A continuation only: the state the plugin returned with its calls.
+    pub state: Option<Vec<u8>>,
 }
 
 impl Envelope {
@@ -280,10 +351,24 @@ impl Envelope {
                 }
                 b"spec" => env.spec = Spec::read(&mut r)?,
                 b"metadata" => env.metadata = Metadata::read(&mut r)?,
+                b"responses" => {
+                    env.responses = if r.nil() { None } else { Some(Answers::read(&mut r)?) };
+                }
+                b"state" => env.state = r.bytes_or_nil()?,
                 _ => r.skip()?,
             }
         }
         Ok(env)
+    }
+
+    /// True when this call carries the answers to calls the plugin asked for.
+    pub fn is_continuation(&self) -> bool {
+        self.responses.is_some()
+    }
+
+    /// The answer to the call with this id; None on a first call or for an unknown id.
+    pub fn answer(&self, id: &str) -> Option<&CallAnswer> {
+        self.responses.as_ref()?.get(id)
     }
 
     /// The session's `metadata[key]` as a string, if present.

@@ -18,6 +18,23 @@
 //! result in the canonical encoding of docs/abi.md §6 — zero bytes when the
 //! plugin changed nothing. The kit has no dependencies and never panics on
 //! bad input: errors travel as `{"error": …}`.
+//!
+//! Outbound calls are continuations (docs/outbound.md): the handler asks
+//! for calls with `out.call(…)`, the gateway makes them in parallel and runs
+//! the same export again, where `env.answer(id)` has each answer:
+//!
+//! ```ignore
+//! run(|env: &Envelope, out: &mut HookResult| {
+//!     if !env.is_continuation() {
+//!         out.call("users", "GET", env.spec.config_data.get_str("users_url", ""));
+//!         return;
+//!     }
+//!     match env.answer("users") {
+//!         Some(a) if a.ok() && a.status == 200 => out.respond(200, a.body.clone(), Headers::new()),
+//!         _ => out.respond_error(502, "users failed"),
+//!     }
+//! })
+//! ```
 
 pub mod envelope;
 pub mod host;
@@ -25,11 +42,11 @@ pub mod msgpack;
 pub mod result;
 pub mod text;
 
-pub use envelope::{Envelope, Fields, Metadata, Multi, Request, Response, Spec, ABI_VERSION};
+pub use envelope::{Answers, CallAnswer, Envelope, Fields, Metadata, Multi, Request, Response, Spec, ABI_VERSION};
 pub use host::{log, LogLevel};
 pub use msgpack::{DecodeError, Reader, Value, Writer};
 pub use result::{
-    AccessDefinition, AllowedUrl, Headers, HookResult, RecordChanges, RequestChanges, ResponseChanges,
+    AccessDefinition, AllowedUrl, Call, Headers, HookResult, RecordChanges, RequestChanges, ResponseChanges,
     ReturnOverrides, Session,
 };
 pub use text::{base64_decode, base64_encode, json_escape};

@@ -52,6 +52,8 @@ pub struct RequestChanges {
     pub delete_params: Vec<String>,
     pub body: Option<Vec<u8>>,
     pub url: Option<String>,
+    /// The name of one of the API's `upstream_targets` (docs/outbound.md).
+    pub upstream: Option<String>,
 }
 
 impl RequestChanges {
@@ -83,6 +85,12 @@ impl RequestChanges {
         self.url = Some(url.to_string());
         self
     }
+    /// Routes this request to one of the API's `upstream_targets`, by name;
+    /// a name the API does not list fails the request.
+    pub fn set_upstream(&mut self, name: &str) -> &mut Self {
+        self.upstream = Some(name.to_string());
+        self
+    }
     pub fn is_empty(&self) -> bool {
         self.set_headers.is_empty()
             && self.add_headers.is_empty()
@@ -91,6 +99,7 @@ impl RequestChanges {
             && self.delete_params.is_empty()
             && self.body.is_none()
             && self.url.is_none()
+            && self.upstream.is_none()
     }
     fn write(&self, w: &mut Writer) {
         let n = [
@@ -101,6 +110,7 @@ impl RequestChanges {
             !self.delete_params.is_empty(),
             self.body.is_some(),
             self.url.is_some(),
+            self.upstream.is_some(),
         ]
         .iter()
         .filter(|x| **x)
@@ -133,6 +143,72 @@ impl RequestChanges {
         if let Some(url) = &self.url {
             w.str("url");
             w.str(url);
+        }
+        if let Some(upstream) = &self.upstream {
+            w.str("upstream");
+            w.str(upstream);
+        }
+    }
+}
+
+/// An HTTP call for the gateway to make (docs/outbound.md). The calls of
+/// one result run in parallel; their answers come back in the envelope of
+/// the next call of the same export (`Envelope::answer`).
+#[derive(Clone, Debug, Default)]
+pub struct Call {
+    /// Unique within one result: the key of its answer.
+    pub id: String,
+    pub method: String,
+    pub url: String,
+    pub headers: Headers,
+    pub body: Option<Vec<u8>>,
+    /// 0 = the API's `outbound.timeout_ms`; a shorter one wins.
+    pub timeout_ms: u32,
+}
+
+impl Call {
+    pub fn new(id: &str, method: &str, url: &str) -> Self {
+        Call {
+            id: id.to_string(),
+            method: method.to_string(),
+            url: url.to_string(),
+            ..Call::default()
+        }
+    }
+    /// Appends a request header value.
+    pub fn header(&mut self, name: &str, value: &str) -> &mut Self {
+        self.headers.add(name, value);
+        self
+    }
+    pub fn set_body(&mut self, body: impl Into<Vec<u8>>) -> &mut Self {
+        self.body = Some(body.into());
+        self
+    }
+    /// This call's timeout in milliseconds; the API's `outbound.timeout_ms` still caps it.
+    pub fn timeout(&mut self, ms: u32) -> &mut Self {
+        self.timeout_ms = ms;
+        self
+    }
+    fn write(&self, w: &mut Writer) {
+        let n = 3 + !self.headers.is_empty() as usize + self.body.is_some() as usize + (self.timeout_ms > 0) as usize;
+        w.map_len(n);
+        w.str("id");
+        w.str(&self.id);
+        w.str("method");
+        w.str(&self.method);
+        w.str("url");
+        w.str(&self.url);
+        if !self.headers.is_empty() {
+            w.str("headers");
+            self.headers.write(w);
+        }
+        if let Some(b) = &self.body {
+            w.str("body");
+            w.bin(b);
+        }
+        if self.timeout_ms > 0 {
+            w.str("timeout_ms");
+            w.uint(self.timeout_ms as u64);
         }
     }
 }
@@ -551,6 +627,10 @@ pub struct HookResult {
     pub record: RecordChanges,
     /// The plugin failed on purpose; when set, nothing else is written.
     pub error: Option<String>,
+    /// A continuation: when not empty, only these and `state` are written.
+    pub calls: Vec<Call>,
+    /// Handed back with the answers (at most 64 KiB); written only with calls.
+    pub state: Option<Vec<u8>>,
 }
 
 impl HookResult {
@@ -573,6 +653,20 @@ impl HookResult {
     pub fn fail(&mut self, message: &str) {
         self.error = Some(message.to_string());
     }
+    /// Asks the gateway to make an HTTP call, then to call this export again
+    /// with the answer (`Envelope::answer(id)`). A result with calls carries
+    /// nothing else: changes belong in the call that has the answers.
+    /// Hooks: pre, auth, post_auth, endpoint, post.
+    pub fn call(&mut self, id: &str, method: &str, url: &str) -> &mut Call {
+        self.calls.push(Call::new(id, method, url));
+        let last = self.calls.len() - 1;
+        &mut self.calls[last]
+    }
+    /// Bytes the gateway hands back with the answers (`Envelope::state`): the
+    /// instance is released between rounds, so memory does not carry over.
+    pub fn set_state(&mut self, state: impl Into<Vec<u8>>) {
+        self.state = Some(state.into());
+    }
 
     /// The canonical bytes; empty when nothing was set.
     pub fn encode(&self) -> Vec<u8> {
@@ -581,6 +675,19 @@ impl HookResult {
             w.map_len(1);
             w.str("error");
             w.str(e);
+            return w.buf;
+        }
+        if !self.calls.is_empty() {
+            w.map_len(1 + self.state.is_some() as usize);
+            w.str("calls");
+            w.array_len(self.calls.len());
+            for c in &self.calls {
+                c.write(&mut w);
+            }
+            if let Some(s) = &self.state {
+                w.str("state");
+                w.bin(s);
+            }
             return w.buf;
         }
         let has_request = !self.request.is_empty();
