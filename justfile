@@ -51,3 +51,7 @@ bench-scale:
 
 bench-upload:
     node --import tsx bench/upload.ts
+
+# Fuel metering time alone, on the upload bench's modules and every example.
+bench-meter *ARGS:
+    node --import tsx bench/meter.ts {{ARGS}}
