@@ -55,3 +55,7 @@ bench-upload:
 # Where the time goes: CPU µs per request by function under load (`npx just bench-profile /passthrough/x /hooks4/x`).
 bench-profile *ARGS:
     node --import tsx bench/profile.ts {{ARGS}}
+
+# Fuel metering time alone, on the upload bench's modules and every example.
+bench-meter *ARGS:
+    node --import tsx bench/meter.ts {{ARGS}}

@@ -48,7 +48,7 @@ export interface RuntimeLimits {
    * terminated, in ms.
    */
   workerCallMs: number;
-  /** How long the upload pipeline thread (binaryen, hundreds of MB) outlives its last job, in ms; 0 keeps it. */
+  /** How long the upload pipeline thread (some 35–60 MB resident) outlives its last job, in ms; 0 keeps it. */
   pipelineIdleMs: number;
 }
 

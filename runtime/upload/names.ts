@@ -1,8 +1,8 @@
 /**
  * What the main thread needs to know about the upload pipeline — import
  * namespaces, the fuel export, module facts — without loading it: the
- * pipeline (binaryen) costs hundreds of megabytes and lives only in its
- * worker thread (runtime/upload/pipeline-worker.ts).
+ * pipeline lives only in its worker thread (runtime/upload/pipeline-worker.ts),
+ * which comes and goes with uploads.
  */
 import { createHash } from 'node:crypto';
 

@@ -1,8 +1,10 @@
 /**
  * A reader for the parts of the WebAssembly binary format the upload pipeline
- * checks before handing a module to binaryen or V8: imports, exports, counts
+ * checks before metering and handing a module to V8: imports, exports, counts
  * that bound compile cost, memory limits. It never decodes code bodies beyond
- * their local declarations, so it stays linear and cheap on hostile input.
+ * their local declarations, so it stays linear and cheap on hostile input;
+ * the fuel meter (runtime/upload/meter.ts) reads the sections around the code
+ * with the same Reader.
  */
 import { WasmgateError } from '../errors.ts';
 
@@ -43,8 +45,9 @@ export interface WasmSummary {
 }
 
 const KINDS: ExternKind[] = ['function', 'table', 'memory', 'global', 'tag'];
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
-class Reader {
+export class Reader {
   pos: number;
   constructor(
     readonly bytes: Uint8Array,
@@ -93,9 +96,8 @@ class Reader {
   name(): string {
     const len = this.u32();
     if (this.pos + len > this.end) this.fail('name past end');
-    const text = new TextDecoder('utf-8', { fatal: true });
     try {
-      return text.decode(this.bytes.subarray(this.pos, (this.pos += len)));
+      return UTF8.decode(this.bytes.subarray(this.pos, (this.pos += len)));
     } catch {
       return this.fail('name is not UTF-8');
     }
@@ -132,8 +134,8 @@ class Reader {
     this.fail('bad heap type');
   }
 
-  /** Skips a constant expression up to its `end` opcode. */
-  constExpr(): void {
+  /** Skips a constant expression up to its `end` opcode, reporting the functions it references. */
+  constExpr(onRefFunc?: (index: number) => void): void {
     for (let guard = 0; guard < 10_000; guard++) {
       const op = this.byte();
       switch (op) {
@@ -150,9 +152,13 @@ class Reader {
           this.skip(8);
           break;
         case 0x23:
-        case 0xd2:
           this.u32();
           break;
+        case 0xd2: {
+          const index = this.u32();
+          onRefFunc?.(index);
+          break;
+        }
         case 0xd0:
           this.heapType();
           break;

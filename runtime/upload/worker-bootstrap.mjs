@@ -9,9 +9,5 @@ process.emitWarning = (warning, ...rest) => {
   emitWarning.call(process, warning, ...rest);
 };
 
-// binaryen (15 MB of JavaScript) is loaded before tsx is registered: through
-// tsx's loader it would be transformed, costing some 400 MB more resident
-// memory. The entry's own `import binaryen` then finds it already loaded.
-await import('binaryen');
 register();
 await import(workerData.entry);

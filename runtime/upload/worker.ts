@@ -43,14 +43,13 @@ parentPort?.on('message', async (job: PipelineJob) => {
   try {
     reply = await run(job);
   } catch (err) {
-    // binaryen aborts leave its heap unusable; ask the manager for a fresh thread.
-    const fatal = !isWasmgateError(err) && /Aborted/.test(String((err as Error)?.message));
+    // An untyped error is a bug on some path no test reached: the next job gets a fresh thread, not this state.
     reply = isWasmgateError(err)
       ? { id: job.id, ok: false, code: err.code, message: err.message, fatal: false }
-      : { id: job.id, ok: false, code: 'INVALID_MODULE', message: 'the module could not be processed', fatal };
+      : { id: job.id, ok: false, code: 'INVALID_MODULE', message: 'the module could not be processed', fatal: true };
   }
   parentPort?.postMessage(reply);
 });
 
-// Loaded (TypeScript compiled, binaryen ready): job deadlines start from here, not from the thread's start.
+// Loaded (TypeScript compiled, Extism ready): job deadlines start from here, not from the thread's start.
 parentPort?.postMessage({ ready: true });
