@@ -45,6 +45,10 @@ start:
 soak *ARGS:
     node --import tsx bench/soak.ts {{ARGS}}
 
+# What a kit plugin's call costs (callRaw), against the kit of another revision: `npx just bench-kit --baseline-rev HEAD~1`
+bench-kit *ARGS:
+    node --import tsx bench/runtime/kit-calls.ts {{ARGS}}
+
 # Memory with 1, 100 and 1,000 plugins; upload-to-serve time.
 bench-scale:
     node --import tsx bench/scale.ts

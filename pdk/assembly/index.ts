@@ -13,7 +13,26 @@
 // the helper and the hook (the gateway would refuse the change anyway).
 // The kit never traps on purpose: errors travel as `{"error": …}`.
 
-import { CallAnswer, Envelope, Metadata, Multi, Request, Response, readEnvelope, SessionView, Spec } from './envelope';
+import {
+  CallAnswer,
+  Envelope,
+  HOOK_ANALYTICS,
+  HOOK_AUTH,
+  HOOK_ENDPOINT,
+  HOOK_POST,
+  HOOK_POST_AUTH,
+  HOOK_PRE,
+  HOOK_RESPONSE,
+  MapView,
+  Metadata,
+  Multi,
+  Request,
+  Response,
+  readEnvelope,
+  SessionView,
+  Spec,
+  takePinned,
+} from './envelope';
 import {
   extism_free,
   extism_var_get,
@@ -25,7 +44,7 @@ import {
   output_write,
   toBlock,
 } from './host';
-import { Kind, Value, Writer } from './msgpack';
+import { Value, Writer } from './msgpack';
 import {
   Body,
   OutboundCall,
@@ -42,26 +61,14 @@ export { Kind, Reader, Value, Writer } from './msgpack';
 export { Body, OutboundCall, Session } from './result';
 export { base64Decode, base64Encode, jsonEscape } from './text';
 
-// Hooks as bits, so checking where a helper is allowed costs one AND.
-const PRE: i32 = 1;
-const AUTH: i32 = 2;
-const POST_AUTH: i32 = 4;
-const ENDPOINT: i32 = 8;
-const POST: i32 = 16;
-const RESPONSE: i32 = 32;
-const ANALYTICS: i32 = 64;
+const PRE = HOOK_PRE;
+const AUTH = HOOK_AUTH;
+const POST_AUTH = HOOK_POST_AUTH;
+const ENDPOINT = HOOK_ENDPOINT;
+const POST = HOOK_POST;
+const RESPONSE = HOOK_RESPONSE;
+const ANALYTICS = HOOK_ANALYTICS;
 const REQUEST_HOOKS: i32 = PRE | AUTH | POST_AUTH | ENDPOINT | POST;
-
-function hookBit(hook: string): i32 {
-  if (hook == 'pre') return PRE;
-  if (hook == 'auth') return AUTH;
-  if (hook == 'post_auth') return POST_AUTH;
-  if (hook == 'endpoint') return ENDPOINT;
-  if (hook == 'post') return POST;
-  if (hook == 'response') return RESPONSE;
-  if (hook == 'analytics') return ANALYTICS;
-  return 0;
-}
 
 function hookNames(mask: i32): string {
   const names = new Array<string>();
@@ -77,10 +84,21 @@ function hookNames(mask: i32): string {
 
 /** The request: what the gateway sent, and the changes this plugin makes. */
 export class RequestApi {
+  private _view: Request | null;
+
   constructor(
     private ctx: Context,
-    public view: Request,
-  ) {}
+    view: Request | null = null,
+  ) {
+    this._view = view;
+  }
+
+  /** What the gateway sent (made on first read: a plugin that only changes the request never decodes it). */
+  get view(): Request {
+    let v = this._view;
+    if (v === null) this._view = v = this.ctx.env.request;
+    return v!;
+  }
 
   get method(): string {
     return this.view.method;
@@ -203,18 +221,15 @@ export class ResponseApi {
   }
   /** Replaces every value of a response header. Hook: response. */
   setHeader(name: string, value: string): void {
-    if (this.ctx.allow('response.setHeader', RESPONSE)) putValue(this.ctx.responseChanges.setHeaders, name, value);
+    if (this.ctx.allow('response.setHeader', RESPONSE)) this.ctx.responseChanges.setHeader(name, value);
   }
   /** Appends a value (call twice for two `Set-Cookie`). Hook: response. */
   addHeader(name: string, value: string): void {
-    if (!this.ctx.allow('response.addHeader', RESPONSE)) return;
-    const m = this.ctx.responseChanges.addHeaders;
-    if (m.has(name)) m.get(name).push(value);
-    else putValue(m, name, value);
+    if (this.ctx.allow('response.addHeader', RESPONSE)) this.ctx.responseChanges.addHeader(name, value);
   }
   /** Hook: response. */
   deleteHeader(name: string): void {
-    if (this.ctx.allow('response.deleteHeader', RESPONSE)) this.ctx.responseChanges.deleteHeaders.push(name);
+    if (this.ctx.allow('response.deleteHeader', RESPONSE)) this.ctx.responseChanges.deleteHeader(name);
   }
   /** Hook: response. */
   setBody(text: string): void {
@@ -228,18 +243,37 @@ export class ResponseApi {
 
 /** The analytics record and this plugin's rewrites. Hook: analytics. */
 export class AnalyticsApi {
+  private view: MapView;
+
   constructor(
     private ctx: Context,
-    public record: Value,
-  ) {}
+    record: Value,
+  ) {
+    this.view = placeholder(record);
+  }
+
+  /** A view of the record read in place (the kit's own constructor). */
+  static of(ctx: Context, view: MapView): AnalyticsApi {
+    const a = new AnalyticsApi(ctx, EMPTY_RECORD);
+    a.view = view;
+    return a;
+  }
+
+  /** The whole record, decoded. */
+  get record(): Value {
+    return this.view.value;
+  }
+  set record(v: Value) {
+    this.view = MapView.of(v);
+  }
 
   get(field: string): Value | null {
-    return this.record.get(field);
+    return this.view.get(field);
   }
   /** A string field, or "" when absent or not a string. */
   getString(field: string): string {
-    const v = this.record.get(field);
-    return v === null || v.kind != Kind.Str ? '' : v.s;
+    const v = this.view.getString(field);
+    return v === null ? '' : v;
   }
   /** Rewrites a field. Hook: analytics. */
   set(field: string, value: Value): void {
@@ -259,36 +293,63 @@ export class AnalyticsApi {
   }
 }
 
-/** The API's `config_data`. Every hook. */
+// What the kit's own constructors pass until they set the real view; never handed out.
+const EMPTY_RECORD = Value.map();
+const EMPTY_VIEW = MapView.of(EMPTY_RECORD);
+
+function placeholder(v: Value): MapView {
+  return v === EMPTY_RECORD ? EMPTY_VIEW : MapView.of(v);
+}
+
+/**
+ * The API's `config_data`. Every hook. Read in place: a lookup decodes only
+ * the entry it returns (see MapView).
+ */
 export class Config {
-  constructor(public data: Value) {}
+  private view: MapView;
+
+  constructor(data: Value) {
+    this.view = placeholder(data);
+  }
+
+  /** A config over a map read in place (the kit's own constructor). */
+  static of(view: MapView): Config {
+    const c = new Config(EMPTY_RECORD);
+    c.view = view;
+    return c;
+  }
+
+  /** The whole map, decoded. */
+  get data(): Value {
+    return this.view.value;
+  }
+  set data(v: Value) {
+    this.view = MapView.of(v);
+  }
 
   get(key: string): Value | null {
-    return this.data.get(key);
+    return this.view.get(key);
   }
   has(key: string): bool {
-    return this.data.get(key) !== null;
+    return this.view.has(key);
   }
   getString(key: string, fallback: string = ''): string {
-    const v = this.data.get(key);
-    return v === null || v.kind != Kind.Str ? fallback : v.s;
+    const v = this.view.getString(key);
+    return v === null ? fallback : v;
   }
   getNumber(key: string, fallback: f64 = 0): f64 {
-    const v = this.data.get(key);
-    return v === null || !v.isNumber() ? fallback : v.asF64();
+    return this.view.number(key, fallback);
   }
   getInt(key: string, fallback: i64 = 0): i64 {
-    const v = this.data.get(key);
-    return v === null || !v.isNumber() ? fallback : v.asI64();
+    return this.view.integer(key, fallback);
   }
   getBool(key: string, fallback: bool = false): bool {
-    const v = this.data.get(key);
-    return v === null || v.kind != Kind.Bool ? fallback : v.b;
+    return this.view.flag(key, fallback);
   }
   /** A nested map (empty when absent). */
   getMap(key: string): Config {
-    const v = this.data.get(key);
-    return new Config(v === null || v.kind != Kind.Map ? Value.map() : v);
+    const v = this.view.child(key);
+    return v === null ? new Config(Value.map()) : Config.of(v);
   }
 }
 
@@ -299,9 +360,10 @@ export class Context {
   private _responseChanges: ResponseChanges | null = null;
   private _recordChanges: RecordChanges | null = null;
   private hookMask: i32 = 0;
+  private finished: bool = false;
   overrides: ReturnOverrides | null = null;
   newSession: Session | null = null;
-  calls: OutboundCall[] = [];
+  private _calls: OutboundCall[] | null = null;
   newState: Uint8Array | null = null;
   error: string | null = null;
   // Views are made (and their sections decoded) on first use.
@@ -312,15 +374,27 @@ export class Context {
 
   constructor(env: Envelope) {
     this.env = env;
-    this.hookMask = hookBit(env.hook);
+    this.hookMask = env.hookBit;
     if (env.error !== null) this.fail(env.error as string);
+  }
+
+  /** The outbound calls asked for so far. */
+  get calls(): OutboundCall[] {
+    let c = this._calls;
+    if (c === null) this._calls = c = new Array<OutboundCall>();
+    return c!;
+  }
+  set calls(v: OutboundCall[]) {
+    this._calls = v;
   }
 
   // The changes a plugin makes, allocated on first use.
   get requestChanges(): RequestChanges {
     let c = this._requestChanges;
     if (c === null) {
-      c = new RequestChanges();
+      c = spareRequestChanges;
+      if (c === null) c = new RequestChanges();
+      else spareRequestChanges = null;
       this._requestChanges = c;
     }
     return c!;
@@ -328,10 +402,28 @@ export class Context {
   get responseChanges(): ResponseChanges {
     let c = this._responseChanges;
     if (c === null) {
-      c = new ResponseChanges();
+      c = spareResponseChanges;
+      if (c === null) c = new ResponseChanges();
+      else spareResponseChanges = null;
       this._responseChanges = c;
     }
     return c!;
+  }
+
+  /** Hands this finished call's change records to the next call, emptied (see `read`). */
+  private recycle(): void {
+    const rc = this._requestChanges;
+    if (rc !== null) {
+      this._requestChanges = null;
+      rc.reset();
+      spareRequestChanges = rc;
+    }
+    const sc = this._responseChanges;
+    if (sc !== null) {
+      this._responseChanges = null;
+      sc.reset();
+      spareResponseChanges = sc;
+    }
   }
   get recordChanges(): RecordChanges {
     let c = this._recordChanges;
@@ -345,7 +437,7 @@ export class Context {
   get config(): Config {
     let c = this._config;
     if (c === null) {
-      c = new Config(this.env.spec.configData);
+      c = Config.of(this.env.spec.configView);
       this._config = c;
     }
     return c!;
@@ -354,7 +446,9 @@ export class Context {
   get request(): RequestApi {
     let r = this._request;
     if (r === null) {
-      r = new RequestApi(this, this.env.request);
+      // A request that does not decode fails the call here, as reading it would.
+      this.env.checkRequest();
+      r = new RequestApi(this);
       this._request = r;
     }
     return r!;
@@ -373,8 +467,7 @@ export class Context {
   get analytics(): AnalyticsApi {
     let a = this._analytics;
     if (a === null) {
-      const rec = this.env.record;
-      a = new AnalyticsApi(this, rec === null ? Value.map() : rec);
+      a = AnalyticsApi.of(this, this.env.recordView());
       this._analytics = a;
     }
     return a!;
@@ -382,10 +475,18 @@ export class Context {
 
   /** Reads this call's envelope (one host call). */
   static read(): Context {
+    // The last call's context is done with once its result was handed over:
+    // its change records are reused (a call edits the same few lists).
+    const last = lastContext;
+    if (last !== null) {
+      if (last.finished) last.recycle();
+    }
     const n = input_length();
-    const buf = new Uint8Array(n);
+    const buf = inputBuffer(n);
     if (n > 0) input_read(buf.dataStart);
-    return new Context(readEnvelope(buf));
+    const ctx = new Context(readEnvelope(buf));
+    lastContext = ctx;
+    return ctx;
   }
 
   /** Builds a context from envelope bytes (tests). */
@@ -497,16 +598,17 @@ export class Context {
 
   /** Encodes the result and hands it to the gateway (one host call). Returns 0. */
   done(): i32 {
-    const w = new Writer(256);
+    this.finished = true;
     // A section that failed to decode on first use fails the call.
     if (this.env.error !== null) this.fail(this.env.error as string);
     const err = this.error;
-    const calls = this.calls;
+    const calls = this._calls;
+    const w = resultWriter();
     if (err !== null) {
       w.mapHeader(1);
       w.str('error');
       w.str(err);
-    } else if (calls.length > 0) {
+    } else if (calls !== null && calls.length > 0) {
       const state = this.newState;
       w.mapHeader(state !== null ? 2 : 1);
       w.str('calls');
@@ -517,46 +619,85 @@ export class Context {
         w.bin(state);
       }
     } else {
+      // At most five records: a fixmap, whose one-byte header is filled in once the count is known.
+      const header = w.len;
+      w.mapHeader(0);
       let n = 0;
       const rc = this._requestChanges;
-      const sc = this._responseChanges;
-      const dc = this._recordChanges;
-      const hasRequest = rc !== null && !rc.isEmpty();
-      const overrides = this.overrides;
-      const session = this.newSession;
-      const hasResponse = sc !== null && !sc.isEmpty();
-      const hasRecord = dc !== null && !dc.isEmpty();
-      if (hasRequest) n++;
-      if (overrides !== null) n++;
-      if (session !== null) n++;
-      if (hasResponse) n++;
-      if (hasRecord) n++;
-      if (n == 0) return 0; // zero bytes: continue, change nothing
-      w.mapHeader(n);
-      if (hasRequest) {
+      if (rc !== null) {
+        const mark = w.len;
         w.str('request');
-        rc!.write(w);
+        if (rc.write(w)) n++;
+        else w.len = mark;
       }
+      const overrides = this.overrides;
       if (overrides !== null) {
         w.str('return_overrides');
         overrides.write(w);
+        n++;
       }
+      const session = this.newSession;
       if (session !== null) {
         w.str('session');
         session.write(w);
+        n++;
       }
-      if (hasResponse) {
+      const sc = this._responseChanges;
+      if (sc !== null) {
+        const mark = w.len;
         w.str('response');
-        sc!.write(w);
+        if (sc.write(w)) n++;
+        else w.len = mark;
       }
-      if (hasRecord) {
+      const dc = this._recordChanges;
+      if (dc !== null) {
+        const mark = w.len;
         w.str('record');
-        dc!.write(w);
+        if (dc.write(w)) n++;
+        else w.len = mark;
       }
+      if (n == 0) return 0; // zero bytes: continue, change nothing
+      w.buf[header] = <u8>(0x80 | n);
     }
     output_write(w.buf.dataStart, w.len);
     return 0;
   }
+}
+
+let lastContext: Context | null = null;
+let spareRequestChanges: RequestChanges | null = null;
+let spareResponseChanges: ResponseChanges | null = null;
+
+// The envelope's bytes go into one buffer kept from call to call, unless
+// the last call made a view that a plugin may keep across calls (config,
+// spec, session, analytics record: see envelope.ts takePinned), which reads
+// its bytes in place. The views of one call's request, response and
+// metadata belong to that call. A buffer that grew past INPUT_KEEP bytes is
+// let go.
+const INPUT_KEEP = 64 * 1024;
+let input: ArrayBuffer | null = null;
+
+function inputBuffer(n: i32): Uint8Array {
+  let b = input;
+  if (takePinned() || b === null || b.byteLength < n) {
+    b = new ArrayBuffer(n < 4096 ? 4096 : n);
+    input = n > INPUT_KEEP ? null : b;
+  }
+  return Uint8Array.wrap(b!, 0, n);
+}
+
+// One writer for every call's result: the host copies the bytes out at
+// output_write, so the buffer is free again when done() returns. One that
+// grew past RESULT_KEEP bytes (a large body) is let go rather than held
+// for the instance's lifetime.
+const RESULT_KEEP = 16 * 1024;
+let result: Writer | null = null;
+
+function resultWriter(): Writer {
+  let w = result;
+  if (w === null || w.buf.length > RESULT_KEEP) result = w = new Writer(1024);
+  w!.len = 0;
+  return w!;
 }
 
 /** Multivalue header map helper: `headers("content-type", "application/json")`. */

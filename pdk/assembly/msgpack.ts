@@ -3,6 +3,19 @@
 // dynamic Value for maps whose shape the plugin does not know
 // (config_data, analytics records).
 
+import {
+  ABSENT,
+  asciiName,
+  findKey,
+  firstString,
+  MAX_DEPTH,
+  nameBytes,
+  scanned,
+  scans,
+  skipValue,
+  UNSURE,
+} from './scan';
+
 export enum Kind {
   Nil = 0,
   Bool = 1,
@@ -24,9 +37,48 @@ export class Value {
   u: u64 = 0;
   f: f64 = 0;
   s: string = '';
-  bin: Uint8Array = new Uint8Array(0);
-  items: Value[] = [];
-  keys: string[] = [];
+  // Allocated on first use: most values are scalars, and a decoded config
+  // or session would otherwise pay three empty containers per value.
+  private _bin: Uint8Array | null = null;
+  _items: Value[] | null = null;
+  _keys: string[] | null = null;
+
+  /** The bytes of a bin value (empty otherwise). */
+  get bin(): Uint8Array {
+    let b = this._bin;
+    if (b === null) {
+      b = new Uint8Array(0);
+      this._bin = b;
+    }
+    return b!;
+  }
+  set bin(v: Uint8Array) {
+    this._bin = v;
+  }
+  /** Array elements, or map values in key order. */
+  get items(): Value[] {
+    let a = this._items;
+    if (a === null) {
+      a = new Array<Value>();
+      this._items = a;
+    }
+    return a!;
+  }
+  set items(v: Value[]) {
+    this._items = v;
+  }
+  /** Map keys, in order. */
+  get keys(): string[] {
+    let k = this._keys;
+    if (k === null) {
+      k = new Array<string>();
+      this._keys = k;
+    }
+    return k!;
+  }
+  set keys(v: string[]) {
+    this._keys = v;
+  }
 
   static nil(): Value {
     return new Value();
@@ -109,8 +161,9 @@ export class Value {
 
   /** Map lookup; null when absent or not a map. */
   get(key: string): Value | null {
-    if (this.kind != Kind.Map) return null;
-    for (let i = 0; i < this.keys.length; i++) if (this.keys[i] == key) return this.items[i];
+    const keys = this._keys;
+    if (this.kind != Kind.Map || keys === null) return null;
+    for (let i = 0; i < keys.length; i++) if (unchecked(keys[i]) == key) return this.items[i];
     return null;
   }
   /** Sets a map entry (replacing an existing key, else appending). */
@@ -125,7 +178,8 @@ export class Value {
     this.items.push(v);
   }
   get length(): i32 {
-    return this.items.length;
+    const a = this._items;
+    return a === null ? 0 : a.length;
   }
 }
 
@@ -280,8 +334,12 @@ export class Reader {
   readKey(): void {
     const n = this.strLen();
     this.keyStart = this.pos;
-    this.keyLen = n < 0 ? 0 : n;
-    if (n > 0) this.advance(n);
+    // A key cut short matches nothing: keyIs must not compare bytes past the input.
+    this.keyLen = 0;
+    if (n > 0 && this.need(n)) {
+      this.keyLen = n;
+      this.pos += n;
+    }
   }
 
   /** True when the key readKey() read is exactly `ascii`. */
@@ -379,6 +437,42 @@ export class Reader {
    * one lookup in a large map allocates nothing but the answer.
    */
   findFirst(name: string): string | null {
+    if (this.error === null && scans()) {
+      const n = asciiName(name, false);
+      if (n >= 0) {
+        const found = this.findFirstFast(n);
+        if (found != UNSURE) return found == ABSENT ? null : this.decodeAt(found, scanned);
+      }
+    }
+    return this.findFirstCarefully(name);
+  }
+
+  /**
+   * findFirst for a name already in scan.nameBytes(): the offset of the
+   * answer's bytes (length in scan.scanned), ABSENT or UNSURE. The reader
+   * is left past the map when the answer is sure.
+   */
+  findFirstFast(n: i32): i32 {
+    if (!scans()) return UNSURE;
+    const base = this.buf.dataStart;
+    const len = this.buf.length;
+    const v = findKey(base, this.pos, len, nameBytes(), n);
+    if (v == UNSURE) return UNSURE;
+    if (v == ABSENT) {
+      this.pos = skipValue(base, this.pos, len, MAX_DEPTH);
+      return ABSENT;
+    }
+    const first = firstString(base, v, len);
+    // Past the value, as readStringArray leaves it (skipValue leaves `scanned` alone).
+    if (first != UNSURE) this.pos = skipValue(base, v, len, MAX_DEPTH);
+    return first;
+  }
+
+  private decodeAt(at: i32, n: i32): string {
+    return String.UTF8.decodeUnsafe(this.buf.dataStart + <usize>at, <usize>n);
+  }
+
+  private findFirstCarefully(name: string): string | null {
     if (this.readNil()) return null;
     const want = Uint8Array.wrap(String.UTF8.encode(name));
     const n = this.readMapHeader();
@@ -455,6 +549,17 @@ export class Reader {
 
   /** Steps over one value of any type without decoding it (no allocation). */
   skip(depth: i32 = 0): void {
+    if (this.error === null && scans()) {
+      const next = skipValue(this.buf.dataStart, this.pos, this.buf.length, MAX_DEPTH - depth);
+      if (next >= 0) {
+        this.pos = next;
+        return;
+      }
+    }
+    this.skipCarefully(depth);
+  }
+
+  private skipCarefully(depth: i32): void {
     if (depth > 64) {
       this.fail('nesting deeper than 64');
       return;
@@ -527,7 +632,7 @@ export class Reader {
   }
 
   private skipN(n: i32, depth: i32): void {
-    for (let i = 0; i < n && this.error === null; i++) this.skip(depth + 1);
+    for (let i = 0; i < n && this.error === null; i++) this.skipCarefully(depth + 1);
   }
 
   /** A reader over the same bytes, starting at `pos`. */
@@ -540,42 +645,59 @@ export class Reader {
 
 /** Writes msgpack, always in the shortest form. */
 export class Writer {
-  buf: Uint8Array;
+  /** Bytes written so far: `buf[0..len)`. */
   len: i32 = 0;
+  private _buf: Uint8Array;
+  // The buffer's address and size, so a write is a bounds check and a store.
+  private ptr: usize;
+  private cap: i32 = 0;
 
   constructor(capacity: i32 = 256) {
-    this.buf = new Uint8Array(capacity);
+    const b = new Uint8Array(capacity);
+    this._buf = b;
+    this.ptr = b.dataStart;
+    this.cap = capacity;
+  }
+
+  /** The buffer written into (it is replaced when it fills up). */
+  get buf(): Uint8Array {
+    return this._buf;
+  }
+  set buf(b: Uint8Array) {
+    this._buf = b;
+    this.ptr = b.dataStart;
+    this.cap = b.length;
+  }
+
+  /** Makes room for `n` more bytes; returns where they go. */
+  @inline
+  private room(n: i32): usize {
+    if (n > this.cap - this.len) this.grow(n);
+    return this.ptr + <usize>this.len;
   }
 
   private grow(n: i32): void {
     const need = this.len + n;
-    if (need <= this.buf.length) return;
-    let cap = this.buf.length * 2;
+    let cap = this.cap < 16 ? 16 : this.cap * 2;
     while (cap < need) cap *= 2;
     const next = new Uint8Array(cap);
-    memory.copy(next.dataStart, this.buf.dataStart, <usize>this.len);
+    memory.copy(next.dataStart, this.ptr, <usize>this.len);
     this.buf = next;
   }
 
   private put(b: u32): void {
-    this.grow(1);
-    unchecked((this.buf[this.len++] = <u8>b));
+    store<u8>(this.room(1), <u8>b);
+    this.len += 1;
   }
-  private put16(v: u32): void {
-    this.grow(2);
-    unchecked((this.buf[this.len++] = <u8>(v >> 8)));
-    unchecked((this.buf[this.len++] = <u8>v));
-  }
-  private put32(v: u32): void {
-    this.grow(4);
-    unchecked((this.buf[this.len++] = <u8>(v >> 24)));
-    unchecked((this.buf[this.len++] = <u8>(v >> 16)));
-    unchecked((this.buf[this.len++] = <u8>(v >> 8)));
-    unchecked((this.buf[this.len++] = <u8>v));
-  }
-  private put64(v: u64): void {
-    this.put32(<u32>(v >> 32));
-    this.put32(<u32>v);
+  /** A one-byte tag and a big-endian 8-, 16-, 32- or 64-bit payload (`size` 1, 2, 4 or 8). */
+  private tagged(tag: u32, v: u64, size: i32): void {
+    const p = this.room(1 + size);
+    store<u8>(p, <u8>tag);
+    if (size == 1) store<u8>(p, <u8>v, 1);
+    else if (size == 2) store<u16>(p, bswap<u16>(<u16>v), 1);
+    else if (size == 4) store<u32>(p, bswap<u32>(<u32>v), 1);
+    else store<u64>(p, bswap<u64>(v), 1);
+    this.len += 1 + size;
   }
 
   nil(): void {
@@ -588,19 +710,10 @@ export class Writer {
 
   uint(v: u64): void {
     if (v <= 0x7f) this.put(<u32>v);
-    else if (v <= 0xff) {
-      this.put(0xcc);
-      this.put(<u32>v);
-    } else if (v <= 0xffff) {
-      this.put(0xcd);
-      this.put16(<u32>v);
-    } else if (v <= 0xffffffff) {
-      this.put(0xce);
-      this.put32(<u32>v);
-    } else {
-      this.put(0xcf);
-      this.put64(v);
-    }
+    else if (v <= 0xff) this.tagged(0xcc, v, 1);
+    else if (v <= 0xffff) this.tagged(0xcd, v, 2);
+    else if (v <= 0xffffffff) this.tagged(0xce, v, 4);
+    else this.tagged(0xcf, v, 8);
   }
 
   int(v: i64): void {
@@ -609,85 +722,104 @@ export class Writer {
       return;
     }
     if (v >= -32) this.put(<u32>(<u8>(<i8>v)));
-    else if (v >= -128) {
-      this.put(0xd0);
-      this.put(<u32>(<u8>(<i8>v)));
-    } else if (v >= -32768) {
-      this.put(0xd1);
-      this.put16(<u32>(<u16>(<i16>v)));
-    } else if (v >= -2147483648) {
-      this.put(0xd2);
-      this.put32(<u32>(<i32>v));
-    } else {
-      this.put(0xd3);
-      this.put64(<u64>v);
-    }
+    else if (v >= -128) this.tagged(0xd0, <u64>v, 1);
+    else if (v >= -32768) this.tagged(0xd1, <u64>v, 2);
+    else if (v >= -2147483648) this.tagged(0xd2, <u64>v, 4);
+    else this.tagged(0xd3, <u64>v, 8);
   }
 
   f64(v: f64): void {
-    this.put(0xcb);
-    this.put64(reinterpret<u64>(v));
+    this.tagged(0xcb, reinterpret<u64>(v), 8);
   }
 
   private raw(ptr: usize, n: i32): void {
-    this.grow(n);
-    memory.copy(this.buf.dataStart + <usize>this.len, ptr, <usize>n);
+    memory.copy(this.room(n), ptr, <usize>n);
     this.len += n;
   }
 
   str(s: string): void {
+    if (this.ascii(s)) return;
     const n = String.UTF8.byteLength(s);
-    if (n <= 31) this.put(0xa0 | <u32>n);
-    else if (n <= 0xff) {
-      this.put(0xd9);
-      this.put(<u32>n);
+    let p = this.room(n + 5);
+    if (n <= 31) {
+      store<u8>(p, <u8>(0xa0 | n));
+      p += 1;
+    } else if (n <= 0xff) {
+      store<u8>(p, 0xd9);
+      store<u8>(p, <u8>n, 1);
+      p += 2;
     } else if (n <= 0xffff) {
-      this.put(0xda);
-      this.put16(<u32>n);
+      store<u8>(p, 0xda);
+      store<u16>(p, bswap<u16>(<u16>n), 1);
+      p += 3;
     } else {
-      this.put(0xdb);
-      this.put32(<u32>n);
+      store<u8>(p, 0xdb);
+      store<u32>(p, bswap<u32>(<u32>n), 1);
+      p += 5;
     }
-    this.grow(n);
-    String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, this.buf.dataStart + <usize>this.len);
-    this.len += n;
+    String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, p);
+    this.len = <i32>(p - this.ptr) + n;
+  }
+
+  /**
+   * Writes `s` when it is ASCII — one pass, each UTF-16 unit one byte — and
+   * returns true; returns false, having written nothing, at the first
+   * other character.
+   */
+  private ascii(s: string): bool {
+    const chars = s.length;
+    const head = chars <= 31 ? 1 : chars <= 0xff ? 2 : chars <= 0xffff ? 3 : 5;
+    const p = this.room(chars + head);
+    const src = changetype<usize>(s);
+    const dst = p + <usize>head;
+    for (let i = 0; i < chars; i++) {
+      const c = <u32>load<u16>(src + ((<usize>i) << 1));
+      if (c >= 0x80) return false;
+      store<u8>(dst + <usize>i, <u8>c);
+    }
+    if (head == 1) store<u8>(p, <u8>(0xa0 | chars));
+    else if (head == 2) {
+      store<u8>(p, 0xd9);
+      store<u8>(p, <u8>chars, 1);
+    } else if (head == 3) {
+      store<u8>(p, 0xda);
+      store<u16>(p, bswap<u16>(<u16>chars), 1);
+    } else {
+      store<u8>(p, 0xdb);
+      store<u32>(p, bswap<u32>(<u32>chars), 1);
+    }
+    this.len += head + chars;
+    return true;
   }
 
   bin(b: Uint8Array): void {
     const n = b.length;
-    if (n <= 0xff) {
-      this.put(0xc4);
-      this.put(<u32>n);
-    } else if (n <= 0xffff) {
-      this.put(0xc5);
-      this.put16(<u32>n);
-    } else {
-      this.put(0xc6);
-      this.put32(<u32>n);
-    }
+    if (n <= 0xff) this.tagged(0xc4, <u64>n, 1);
+    else if (n <= 0xffff) this.tagged(0xc5, <u64>n, 2);
+    else this.tagged(0xc6, <u64>n, 4);
     this.raw(b.dataStart, n);
+  }
+
+  /** The UTF-8 bytes of `s` as bin: what `bin(Uint8Array.wrap(String.UTF8.encode(s)))` writes, without the copy. */
+  binUtf8(s: string): void {
+    const n = String.UTF8.byteLength(s);
+    if (n <= 0xff) this.tagged(0xc4, <u64>n, 1);
+    else if (n <= 0xffff) this.tagged(0xc5, <u64>n, 2);
+    else this.tagged(0xc6, <u64>n, 4);
+    String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, this.room(n));
+    this.len += n;
   }
 
   arrayHeader(n: i32): void {
     if (n <= 15) this.put(0x90 | <u32>n);
-    else if (n <= 0xffff) {
-      this.put(0xdc);
-      this.put16(<u32>n);
-    } else {
-      this.put(0xdd);
-      this.put32(<u32>n);
-    }
+    else if (n <= 0xffff) this.tagged(0xdc, <u64>n, 2);
+    else this.tagged(0xdd, <u64>n, 4);
   }
 
   mapHeader(n: i32): void {
     if (n <= 15) this.put(0x80 | <u32>n);
-    else if (n <= 0xffff) {
-      this.put(0xde);
-      this.put16(<u32>n);
-    } else {
-      this.put(0xdf);
-      this.put32(<u32>n);
-    }
+    else if (n <= 0xffff) this.tagged(0xde, <u64>n, 2);
+    else this.tagged(0xdf, <u64>n, 4);
   }
 
   strArray(values: string[]): void {
@@ -728,17 +860,23 @@ export class Writer {
       case Kind.Bin:
         this.bin(v.bin);
         break;
-      case Kind.Array:
-        this.arrayHeader(v.items.length);
-        for (let i = 0; i < v.items.length; i++) this.value(v.items[i]);
+      case Kind.Array: {
+        const items = v._items;
+        const n = items === null ? 0 : items.length;
+        this.arrayHeader(n);
+        for (let i = 0; i < n; i++) this.value(unchecked(items![i]));
         break;
-      case Kind.Map:
-        this.mapHeader(v.keys.length);
-        for (let i = 0; i < v.keys.length; i++) {
-          this.str(v.keys[i]);
+      }
+      case Kind.Map: {
+        const keys = v._keys;
+        const n = keys === null ? 0 : keys.length;
+        this.mapHeader(n);
+        for (let i = 0; i < n; i++) {
+          this.str(unchecked(keys![i]));
           this.value(v.items[i]);
         }
         break;
+      }
       default:
         this.nil();
     }

@@ -95,6 +95,24 @@ describe('the kit msgpack codec', () => {
     expect(Buffer.from(await roundtrip(enc(v)))).toEqual(Buffer.from(enc(v)));
   });
 
+  it('Writer.binUtf8 writes what bin() of the UTF-8 bytes writes, at every length form', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.string({ unit: 'binary' }), fc.string({ minLength: 250, maxLength: 70_000, unit: 'grapheme' })),
+        async (text) => {
+          const out = new Uint8Array((await codec.callRaw('bin_utf8', enc(text))).output ?? []);
+          const { decode } = await import('msgpackr');
+          const [viaBinUtf8, viaBin] = decode(out) as [Uint8Array, Uint8Array];
+          expect(Buffer.from(viaBinUtf8).equals(Buffer.from(viaBin))).toBe(true);
+          expect(out.byteLength).toBe(
+            1 + 2 * (viaBin.length + (viaBin.length <= 0xff ? 2 : viaBin.length <= 0xffff ? 3 : 5)),
+          );
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it('reports truncated or invalid input instead of trapping', async () => {
     for (const bad of ['dc', 'd9ff41', 'c1', '82a161', 'ddffffffff', '']) {
       const out = await roundtrip(Buffer.from(bad, 'hex'));
