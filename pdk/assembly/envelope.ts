@@ -64,28 +64,14 @@ function bytesOf(buf: Uint8Array | null, pos: i32): Uint8Array | null {
   return at < 0 ? null : buf.slice(at, at + scanned);
 }
 
-export class Request {
-  // Where each field is in the envelope's bytes (-1: absent); decoded on first read.
+/**
+ * What Request, Response and CallAnswer share: the envelope's bytes, where
+ * their header map starts in them (-1: absent), and the map once decoded.
+ */
+export class HeaderedView {
   bytes: Uint8Array | null = null;
-  methodPos: i32 = -1;
-  urlPos: i32 = -1;
-  requestUriPos: i32 = -1;
-  schemePos: i32 = -1;
-  hostPos: i32 = -1;
-  remoteAddrPos: i32 = -1;
-  bodyPos: i32 = -1;
   headersPos: i32 = -1;
-  paramsPos: i32 = -1;
-  private _method: string | null = null;
-  private _url: string | null = null;
-  private _requestUri: string | null = null;
-  private _scheme: string | null = null;
-  private _host: string | null = null;
-  private _remoteAddr: string | null = null;
-  private _body: Uint8Array | null = null;
-  private _bodyRead: bool = false;
-  private _headers: Multi | null = null;
-  private _params: Multi | null = null;
+  protected _headers: Multi | null = null;
 
   /** A Reader over the envelope's bytes. */
   get reader(): Reader | null {
@@ -95,6 +81,42 @@ export class Request {
   set reader(r: Reader | null) {
     this.bytes = r === null ? null : r.buf;
   }
+
+  get headers(): Multi {
+    let h = this._headers;
+    if (h === null) {
+      h =
+        this.headersPos < 0 || this.bytes === null
+          ? new Map<string, string[]>()
+          : readerAt(this.bytes!, this.headersPos).readMulti();
+      this._headers = h;
+    }
+    return h!;
+  }
+  set headers(v: Multi) {
+    this._headers = v;
+  }
+}
+
+export class Request extends HeaderedView {
+  // Where each field is in the envelope's bytes (-1: absent); decoded on first read.
+  methodPos: i32 = -1;
+  urlPos: i32 = -1;
+  requestUriPos: i32 = -1;
+  schemePos: i32 = -1;
+  hostPos: i32 = -1;
+  remoteAddrPos: i32 = -1;
+  bodyPos: i32 = -1;
+  paramsPos: i32 = -1;
+  private _method: string | null = null;
+  private _url: string | null = null;
+  private _requestUri: string | null = null;
+  private _scheme: string | null = null;
+  private _host: string | null = null;
+  private _remoteAddr: string | null = null;
+  private _body: Uint8Array | null = null;
+  private _bodyRead: bool = false;
+  private _params: Multi | null = null;
 
   get method(): string {
     let v = this._method;
@@ -159,17 +181,6 @@ export class Request {
     this._bodyRead = true;
   }
 
-  get headers(): Multi {
-    let h = this._headers;
-    if (h === null) {
-      h =
-        this.headersPos < 0 || this.bytes === null
-          ? new Map<string, string[]>()
-          : readerAt(this.bytes!, this.headersPos).readMulti();
-      this._headers = h;
-    }
-    return h!;
-  }
   get params(): Multi {
     let p = this._params;
     if (p === null) {
@@ -218,39 +229,13 @@ function textOfScan(buf: Uint8Array | null, at: i32): string {
   return String.UTF8.decodeUnsafe(buf!.dataStart + <usize>at, <usize>scanned);
 }
 
-export class Response {
+export class Response extends HeaderedView {
   statusCode: i32 = 0;
   // Headers and body are located when the response is read and decoded on first use.
-  bytes: Uint8Array | null = null;
-  headersPos: i32 = -1;
   bodyPos: i32 = -1;
-  private _headers: Multi | null = null;
   private _body: Uint8Array | null = null;
   private _bodyRead: bool = false;
 
-  /** A Reader over the envelope's bytes. */
-  get reader(): Reader | null {
-    const b = this.bytes;
-    return b === null ? null : new Reader(b);
-  }
-  set reader(r: Reader | null) {
-    this.bytes = r === null ? null : r.buf;
-  }
-
-  get headers(): Multi {
-    let h = this._headers;
-    if (h === null) {
-      h =
-        this.headersPos < 0 || this.bytes === null
-          ? new Map<string, string[]>()
-          : readerAt(this.bytes!, this.headersPos).readMulti();
-      this._headers = h;
-    }
-    return h!;
-  }
-  set headers(v: Multi) {
-    this._headers = v;
-  }
   get body(): Uint8Array | null {
     if (!this._bodyRead) {
       this._bodyRead = true;
@@ -477,43 +462,17 @@ export class SessionView {
 }
 
 /** The answer to one outbound call (docs/outbound.md): a response, or an error code and message. */
-export class CallAnswer {
+export class CallAnswer extends HeaderedView {
   status: i32 = 0;
   // Where each field is in the envelope's bytes (-1: absent); decoded on first use.
-  bytes: Uint8Array | null = null;
-  headersPos: i32 = -1;
   bodyPos: i32 = -1;
   errorPos: i32 = -1;
   messagePos: i32 = -1;
-  private _headers: Multi | null = null;
   private _body: Uint8Array | null = null;
   private _error: string | null = null;
   private _errorRead: bool = false;
   private _message: string | null = null;
 
-  /** A Reader over the envelope's bytes. */
-  get reader(): Reader | null {
-    const b = this.bytes;
-    return b === null ? null : new Reader(b);
-  }
-  set reader(r: Reader | null) {
-    this.bytes = r === null ? null : r.buf;
-  }
-
-  get headers(): Multi {
-    let h = this._headers;
-    if (h === null) {
-      h =
-        this.headersPos < 0 || this.bytes === null
-          ? new Map<string, string[]>()
-          : readerAt(this.bytes!, this.headersPos).readMulti();
-      this._headers = h;
-    }
-    return h!;
-  }
-  set headers(v: Multi) {
-    this._headers = v;
-  }
   get body(): Uint8Array {
     let b = this._body;
     if (b === null) {

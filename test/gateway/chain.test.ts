@@ -6,7 +6,14 @@
 import { type IncomingHttpHeaders, request } from 'node:http';
 import { encode } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classicApi, startGateway, startUpstream, type TestGateway, type Upstream } from '../harness/gateway.ts';
+import {
+  classicApi,
+  endpointPlugins,
+  startGateway,
+  startUpstream,
+  type TestGateway,
+  type Upstream,
+} from '../harness/gateway.ts';
 
 const b64 = (v: unknown) => Buffer.from(encode(v)).toString('base64');
 const mw = (m: Record<string, unknown>) => ({ custom_middleware: { driver: 'wasm', ...m } });
@@ -15,17 +22,8 @@ const p = (name: string, plugin = 'probe@1.0.0', extra: Record<string, unknown> 
   path: plugin,
   ...extra,
 });
-const goPlugin = (path: string, method: string, func: string, extra: Record<string, unknown> = {}) => ({
-  version_data: {
-    not_versioned: true,
-    versions: {
-      Default: {
-        name: 'Default',
-        extended_paths: { go_plugin: [{ path, method, func_name: func, plugin_path: 'probe@1.0.0', ...extra }] },
-      },
-    },
-  },
-});
+const goPlugin = (path: string, method: string, func: string, extra: Record<string, unknown> = {}) =>
+  endpointPlugins([{ path, method, func_name: func, plugin_path: 'probe@1.0.0', ...extra }]);
 
 let up: Upstream;
 let gw: TestGateway;

@@ -12,7 +12,6 @@
  * infinite loop ends by fuel and a full pool answers 503.
  */
 import { mkdtemp } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -21,52 +20,9 @@ import { startApp } from '../../gateway/app.ts';
 import { parseApiDefinition } from '../../gateway/config/load.ts';
 import { createLogger } from '../../gateway/log.ts';
 import { loadSettings } from '../../gateway/settings.ts';
-import { classicApi, FIXTURES, startGateway, type TestGateway } from '../harness/gateway.ts';
+import { classicApi, endpointPlugins, FIXTURES, startGateway, type TestGateway } from '../harness/gateway.ts';
+import { type Service, service } from '../harness/services.ts';
 import { wat } from '../harness/wat.ts';
-
-interface Service {
-  url: string;
-  port: number;
-  hits: { method: string; url: string; headers: Record<string, unknown>; body: string }[];
-  close(): Promise<void>;
-}
-
-/** A loopback service: `answer(path)` → [status, headers, body, delay ms]. */
-async function service(
-  answer: (path: string) => [number, Record<string, string>, string | Buffer, number],
-): Promise<Service> {
-  const hits: Service['hits'] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      hits.push({
-        method: req.method ?? '',
-        url: req.url ?? '',
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString(),
-      });
-      const [status, headers, body, delay] = answer(req.url ?? '/');
-      setTimeout(() => {
-        if (res.destroyed) return;
-        res.writeHead(status, headers);
-        res.end(body);
-      }, delay);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as { port: number }).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    hits,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
-}
 
 const json = { 'content-type': 'application/json' };
 const SLOW_MS = 1_500;
@@ -83,24 +39,8 @@ let gw: TestGateway;
 /** Larger than the 4 MiB + 64 KiB a worker shares with the main thread: it crosses in chunks. */
 const BIG = Buffer.from(Array.from({ length: 5 * 1024 * 1024 }, (_, i) => i % 251));
 
-const endpoints = (...paths: [string, string][]) => ({
-  version_data: {
-    not_versioned: true,
-    versions: {
-      Default: {
-        name: 'Default',
-        extended_paths: {
-          go_plugin: paths.map(([path, fn]) => ({
-            path,
-            method: 'GET',
-            func_name: fn,
-            plugin_path: 'http-stock@1.0.0',
-          })),
-        },
-      },
-    },
-  },
-});
+const endpoints = (...paths: [string, string][]) =>
+  endpointPlugins(paths.map(([path, fn]) => ({ path, method: 'GET', func_name: fn, plugin_path: 'http-stock@1.0.0' })));
 
 /** An API whose /fetch endpoint is the stock plugin calling `request` (Extism's request record). */
 function stock(

@@ -7,7 +7,6 @@
  * 502, and route-by-header picks an allowed upstream or fails on a refused one.
  */
 import { mkdtemp, readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,49 +15,8 @@ import { parseApiDefinition } from '../../gateway/config/load.ts';
 import { createLogger } from '../../gateway/log.ts';
 import { loadSettings } from '../../gateway/settings.ts';
 import { buildTsExamples } from '../harness/examples.ts';
-import { classicApi, FIXTURES, startGateway, type TestGateway } from '../harness/gateway.ts';
-
-interface Service {
-  url: string;
-  port: number;
-  hits: string[];
-  /** When each request arrived and when its answer was written (performance.now()). */
-  log: { arrived: number; answered: number | null }[];
-  close(): Promise<void>;
-}
-
-/** A loopback service: `answer(path)` → [status, headers, body, delay ms]. */
-async function service(
-  answer: (path: string) => [number, Record<string, string>, string | Buffer, number],
-): Promise<Service> {
-  const hits: string[] = [];
-  const log: Service['log'] = [];
-  const server: Server = createServer((req, res) => {
-    hits.push(req.url ?? '');
-    const entry: Service['log'][number] = { arrived: performance.now(), answered: null };
-    log.push(entry);
-    const [status, headers, body, delay] = answer(req.url ?? '/');
-    setTimeout(() => {
-      if (res.destroyed) return;
-      entry.answered = performance.now();
-      res.writeHead(status, headers);
-      res.end(body);
-    }, delay);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as { port: number }).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    hits,
-    log,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
-}
+import { classicApi, endpointPlugins, FIXTURES, startGateway, type TestGateway } from '../harness/gateway.ts';
+import { type Service, service } from '../harness/services.ts';
 
 const json = { 'content-type': 'application/json' };
 let users: Service;
@@ -71,19 +29,8 @@ let eu: Service;
 let us: Service;
 let gw: TestGateway;
 
-const endpoint = (path: string) => ({
-  version_data: {
-    not_versioned: true,
-    versions: {
-      Default: {
-        name: 'Default',
-        extended_paths: {
-          go_plugin: [{ path, method: 'GET', func_name: 'aggregate', plugin_path: 'aggregate@1.0.0' }],
-        },
-      },
-    },
-  },
-});
+const endpoint = (path: string) =>
+  endpointPlugins([{ path, method: 'GET', func_name: 'aggregate', plugin_path: 'aggregate@1.0.0' }]);
 
 /** An API whose /summary endpoint aggregates `usersUrl` and the orders service, with `outbound` granted. */
 function shop(
@@ -163,8 +110,8 @@ describe('aggregation', () => {
     // users answers after 300 ms, orders after 500 ms. In parallel, both calls are made before
     // either answers (in sequence the second would wait ≥ 300 ms for the first), so the whole
     // request takes about the slower call, not the sum.
-    const u = users.log.at(-1)!;
-    const o = orders.log.at(-1)!;
+    const u = users.hits.at(-1)!;
+    const o = orders.hits.at(-1)!;
     expect(Math.max(u.arrived, o.arrived)).toBeLessThan(Math.min(u.answered!, o.answered!));
     expect(r.ms).toBeGreaterThanOrEqual(490);
   });

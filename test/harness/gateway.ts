@@ -191,6 +191,16 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<TestGatew
 }
 
 /** A keyless Classic definition with the given custom_middleware and extras. */
+/** Tyk Classic per-endpoint plugins: the `extended_paths.go_plugin` entries of the default version. */
+export function endpointPlugins(rules: Record<string, unknown>[]): { version_data: Record<string, unknown> } {
+  return {
+    version_data: {
+      not_versioned: true,
+      versions: { Default: { name: 'Default', extended_paths: { go_plugin: rules } } },
+    },
+  };
+}
+
 export function classicApi(id: string, target: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     api_id: id,

@@ -17,6 +17,7 @@ import { parseApiDefinition } from '../../gateway/config/load.ts';
 import { buildTsExamples } from '../harness/examples.ts';
 import {
   classicApi,
+  endpointPlugins,
   FIXTURES,
   startGateway,
   startUpstream,
@@ -173,24 +174,9 @@ for (const kit of KITS) {
         // No upstream behind it: only the endpoint plugin can answer.
         docs.push({
           ...classicApi(api('hello'), 'http://127.0.0.1:1/'),
-          version_data: {
-            not_versioned: true,
-            versions: {
-              Default: {
-                name: 'Default',
-                extended_paths: {
-                  go_plugin: [
-                    {
-                      path: '/hello',
-                      method: 'GET',
-                      plugin_path: plugin('endpoint-hello'),
-                      func_name: 'endpoint_hello',
-                    },
-                  ],
-                },
-              },
-            },
-          },
+          ...endpointPlugins([
+            { path: '/hello', method: 'GET', plugin_path: plugin('endpoint-hello'), func_name: 'endpoint_hello' },
+          ]),
         });
       }
       if (kit.examples.includes('aggregate')) {
@@ -199,19 +185,9 @@ for (const kit of KITS) {
           ...classicApi(api(suffix), 'http://127.0.0.1:1/'),
           config_data: { users_url: usersUrl, orders_url: ordersUrl },
           wasmgate: { outbound },
-          version_data: {
-            not_versioned: true,
-            versions: {
-              Default: {
-                name: 'Default',
-                extended_paths: {
-                  go_plugin: [
-                    { path: '/summary', method: 'GET', plugin_path: plugin('aggregate'), func_name: 'aggregate' },
-                  ],
-                },
-              },
-            },
-          },
+          ...endpointPlugins([
+            { path: '/summary', method: 'GET', plugin_path: plugin('aggregate'), func_name: 'aggregate' },
+          ]),
         });
         const both = [users.url, orders.url];
         docs.push(
