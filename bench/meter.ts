@@ -18,8 +18,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { buildTsExamples } from '../test/harness/examples.ts';
+import { pluginModule } from '../test/harness/versioned-plugin.ts';
 import { buildGoExamples, buildRustExamples, findRustToolchain, hasGo } from '../test/parity/build.ts';
-import { pluginModule } from './upload-module.ts';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => {

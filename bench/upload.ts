@@ -25,7 +25,7 @@ import { Agent, request } from 'undici';
 import { startApp } from '../gateway/app.ts';
 import { createLogger } from '../gateway/log.ts';
 import { loadSettings } from '../gateway/settings.ts';
-import { pluginModule } from './upload-module.ts';
+import { pluginModule } from '../test/harness/versioned-plugin.ts';
 
 const HERE = import.meta.dirname;
 const SECRET = 'bench-upload-secret-0123456789';

@@ -10,50 +10,16 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import binaryen from 'binaryen';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, startApp } from '../../gateway/app.ts';
 import { createLogger } from '../../gateway/log.ts';
 import { loadSettings } from '../../gateway/settings.ts';
 import { classicApi, startUpstream, type Upstream } from '../harness/gateway.ts';
+import { pluginModule } from '../harness/versioned-plugin.ts';
 import { wat } from '../harness/wat.ts';
 
 const SECRET = 'hotswap-admin-secret-0123456789';
-
-const str = (s: string) => [0xa0 | s.length, ...Buffer.from(s)];
-/** A pre plugin (export `run`) whose fixed result sets `x-plugin-version: <version>`. */
-function versioned(version: string): Uint8Array {
-  // msgpack {"request": {"set_headers": {"x-plugin-version": [version]}}}
-  const result = Buffer.from([
-    0x81,
-    ...str('request'),
-    0x81,
-    ...str('set_headers'),
-    0x81,
-    ...str('x-plugin-version'),
-    0x91,
-    ...str(version),
-  ]);
-  const data = [...result].map((b) => `\\${b.toString(16).padStart(2, '0')}`).join('');
-  const mod = binaryen.parseText(`(module
-  (import "wasmgate:host/v1" "input_length" (func $input_length (result i32)))
-  (import "wasmgate:host/v1" "input_read" (func $input_read (param i32)))
-  (import "wasmgate:host/v1" "output_write" (func $output_write (param i32 i32)))
-  (memory (export "memory") 2)
-  (data (i32.const 0) "${data}")
-  (func (export "run") (result i32)
-    (drop (call $input_length))
-    (call $input_read (i32.const 1024))
-    (call $output_write (i32.const 0) (i32.const ${result.length}))
-    (i32.const 0)))`);
-  try {
-    if (!mod.validate()) throw new Error('generated module does not validate');
-    return mod.emitBinary();
-  } finally {
-    mod.dispose();
-  }
-}
 
 let up: Upstream;
 let app: App;
@@ -113,7 +79,7 @@ interface Sample {
 
 describe('hot swap under load', () => {
   it('drops no request while plugin versions change, and never swaps in a broken one', async () => {
-    expect((await admin('POST', '/tyk/plugins/hs/1', versioned('v1'))).status).toBe(201);
+    expect((await admin('POST', '/tyk/plugins/hs/1', pluginModule('v1'))).status).toBe(201);
     expect((await admin('POST', '/tyk/apis', apiUsing('hs@1'))).status).toBe(201);
 
     const pool = new Pool(`http://127.0.0.1:${app.port}`, { connections: 8, pipelining: 1 });
@@ -139,7 +105,7 @@ describe('hot swap under load', () => {
     try {
       await pause(300);
       for (let v = 2; v <= 6; v++) {
-        expect((await admin('POST', `/tyk/plugins/hs/${v}`, versioned(`v${v}`))).status).toBe(201);
+        expect((await admin('POST', `/tyk/plugins/hs/${v}`, pluginModule(`v${v}`))).status).toBe(201);
         const put = await admin('PUT', '/tyk/apis/swap', apiUsing(`hs@${v}`));
         expect(put.status, JSON.stringify(put.json)).toBe(200);
         swappedAt.push({ version: `v${v}`, at: performance.now() });

@@ -1,15 +1,17 @@
 /**
- * The module bench/upload.ts uploads and bench/meter.ts meters: a pre
- * plugin whose result sets x-plugin-version, plus generated exported
- * functions (arithmetic, ~350 bytes each) that bring it to the size asked
- * for. Each version string gives distinct bytes.
+ * A pre plugin whose fixed result sets x-plugin-version, optionally padded
+ * with generated exported functions (arithmetic, ~350 bytes each) to a
+ * size: the hot-swap test swaps its versions, bench/upload.ts uploads and
+ * bench/meter.ts meters the padded ones. Each version string gives
+ * distinct bytes.
  */
 import binaryen from 'binaryen';
 
 const str = (s: string) => [0xa0 | s.length, ...Buffer.from(s)];
 
-/** A pre plugin (export `run`) setting x-plugin-version, with generated functions up to about `bytes`. */
-export function pluginModule(version: string, bytes: number): Uint8Array {
+/** A pre plugin (export `run`) setting x-plugin-version, with generated functions up to about `bytes` (0: none). */
+export function pluginModule(version: string, bytes = 0): Uint8Array {
+  // msgpack {"request": {"set_headers": {"x-plugin-version": [version]}}}
   const result = Buffer.from([
     0x81,
     ...str('request'),
@@ -24,7 +26,7 @@ export function pluginModule(version: string, bytes: number): Uint8Array {
   const step = (k: number) =>
     `(local.set $a (i32.add (i32.mul (local.get $a) (i32.const ${k})) (i32.xor (local.get $p) (i32.const ${k * 7}))))`;
   const body = Array.from({ length: 24 }, (_, k) => step(k + 3)).join('\n');
-  const count = Math.max(1, Math.round(bytes / 352));
+  const count = bytes > 0 ? Math.max(1, Math.round(bytes / 352)) : 0;
   const funcs = Array.from(
     { length: count },
     (_, i) =>
