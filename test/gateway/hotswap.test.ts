@@ -12,10 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type App, startApp } from '../../gateway/app.ts';
-import { createLogger } from '../../gateway/log.ts';
-import { loadSettings } from '../../gateway/settings.ts';
-import { classicApi, startUpstream, type Upstream } from '../harness/gateway.ts';
+import type { App } from '../../gateway/app.ts';
+import { classicApi, startTestApp, startUpstream, type Upstream } from '../harness/gateway.ts';
 import { pluginModule } from '../harness/versioned-plugin.ts';
 import { wat } from '../harness/wat.ts';
 
@@ -46,23 +44,14 @@ const apiUsing = (ref: string) => ({
 beforeAll(async () => {
   up = await startUpstream();
   dir = await mkdtemp(join(tmpdir(), 'wasmgate-hotswap-'));
-  const settings = await loadSettings({
-    env: {},
-    overrides: {
-      host: '127.0.0.1',
-      port: 0,
-      adminPort: 0,
-      demo: false,
-      dataDir: dir,
-      logLevel: 'silent',
-      adminSecret: SECRET,
-      analytics: false,
-      // The looping start function below must run out of fuel well inside the start deadline
-      // however busy the machine is (otherwise it is START_TIMEOUT, a refusal too).
-      limits: { fuelForInit: 50_000_000 },
-    },
+  app = await startTestApp({
+    dataDir: dir,
+    adminSecret: SECRET,
+    analytics: false,
+    // The looping start function below must run out of fuel well inside the start deadline
+    // however busy the machine is (otherwise it is START_TIMEOUT, a refusal too).
+    limits: { fuelForInit: 50_000_000 },
   });
-  app = await startApp(settings, createLogger('silent'));
 }, 60_000);
 afterAll(async () => {
   await app?.close();

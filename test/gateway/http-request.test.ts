@@ -11,16 +11,17 @@
  * slow call the event loop stays free and other APIs are served; an
  * infinite loop ends by fuel and a full pool answers 503.
  */
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp } from '../../gateway/app.ts';
 import { parseApiDefinition } from '../../gateway/config/load.ts';
-import { createLogger } from '../../gateway/log.ts';
-import { loadSettings } from '../../gateway/settings.ts';
-import { classicApi, endpointPlugins, FIXTURES, startGateway, type TestGateway } from '../harness/gateway.ts';
+import {
+  classicApi,
+  endpointPlugins,
+  FIXTURES,
+  startGateway,
+  startTestApp,
+  type TestGateway,
+} from '../harness/gateway.ts';
 import { type Service, service } from '../harness/services.ts';
 import { wat } from '../harness/wat.ts';
 
@@ -274,21 +275,7 @@ describe('bounds', () => {
 
 describe("the gateway's admin port", () => {
   it('is never reachable through http_request, even through an allowlisted origin', async () => {
-    const settings = await loadSettings({
-      env: {},
-      overrides: {
-        host: '127.0.0.1',
-        port: 0,
-        adminHost: '127.0.0.1',
-        adminPort: 0,
-        demo: false,
-        dataDir: await mkdtemp(join(tmpdir(), 'wasmgate-http-request-')),
-        logLevel: 'silent',
-        adminSecret: 'http-request-secret-0123456789',
-        analytics: false,
-      },
-    });
-    const app = await startApp(settings, createLogger('silent'));
+    const app = await startTestApp({ adminSecret: 'http-request-secret-0123456789', analytics: false });
     try {
       await app.gateway.registry.register('http-stock', '1.0.0', wat('http-stock'));
       const admin = `http://127.0.0.1:${app.adminPort}`;

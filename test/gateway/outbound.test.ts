@@ -6,16 +6,18 @@
  * huge answers, caps) reaches the plugin as an error code it reports in its
  * 502, and route-by-header picks an allowed upstream or fails on a refused one.
  */
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApp } from '../../gateway/app.ts';
 import { parseApiDefinition } from '../../gateway/config/load.ts';
-import { createLogger } from '../../gateway/log.ts';
-import { loadSettings } from '../../gateway/settings.ts';
 import { buildTsExamples } from '../harness/examples.ts';
-import { classicApi, endpointPlugins, FIXTURES, startGateway, type TestGateway } from '../harness/gateway.ts';
+import {
+  classicApi,
+  endpointPlugins,
+  FIXTURES,
+  startGateway,
+  startTestApp,
+  type TestGateway,
+} from '../harness/gateway.ts';
 import { type Service, service } from '../harness/services.ts';
 
 const json = { 'content-type': 'application/json' };
@@ -178,21 +180,7 @@ describe('dynamic routing', () => {
 
 describe("the gateway's admin port", () => {
   it('is never reachable, even through an allowlisted origin', async () => {
-    const settings = await loadSettings({
-      env: {},
-      overrides: {
-        host: '127.0.0.1',
-        port: 0,
-        adminHost: '127.0.0.1',
-        adminPort: 0,
-        demo: false,
-        dataDir: await mkdtemp(join(tmpdir(), 'wasmgate-outbound-')),
-        logLevel: 'silent',
-        adminSecret: 'outbound-secret-0123456789',
-        analytics: false,
-      },
-    });
-    const app = await startApp(settings, createLogger('silent'));
+    const app = await startTestApp({ adminSecret: 'outbound-secret-0123456789', analytics: false });
     try {
       const ex = (await buildTsExamples()).get('aggregate')!;
       await app.gateway.registry.register('aggregate', '1.0.0', await readFile(ex.wasm));

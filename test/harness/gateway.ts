@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createGateway, openStore } from '../../gateway/app.ts';
+import { type App, createGateway, openStore, startApp } from '../../gateway/app.ts';
 import { parseApiDefinition } from '../../gateway/config/load.ts';
 import type { Gateway } from '../../gateway/gateway.ts';
 import { createLogger } from '../../gateway/log.ts';
@@ -191,6 +191,30 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<TestGatew
 }
 
 /** A keyless Classic definition with the given custom_middleware and extras. */
+/**
+ * A whole gateway as `wasmgate start` builds it — proxy and admin API on
+ * free loopback ports, no demo, silent — with `overrides` on top (a fresh
+ * data directory unless one is given). For tests of the admin API.
+ */
+export async function startTestApp(
+  overrides: Parameters<typeof loadSettings>[0]['overrides'] & { adminSecret: string },
+): Promise<App> {
+  const settings = await loadSettings({
+    env: {},
+    overrides: {
+      host: '127.0.0.1',
+      port: 0,
+      adminHost: '127.0.0.1',
+      adminPort: 0,
+      demo: false,
+      dataDir: overrides.dataDir ?? (await mkdtemp(join(tmpdir(), 'wasmgate-app-'))),
+      logLevel: 'silent',
+      ...overrides,
+    },
+  });
+  return startApp(settings, createLogger('silent'));
+}
+
 /** Tyk Classic per-endpoint plugins: the `extended_paths.go_plugin` entries of the default version. */
 export function endpointPlugins(rules: Record<string, unknown>[]): { version_data: Record<string, unknown> } {
   return {

@@ -8,21 +8,16 @@
  *  - mutated raw HTTP requests on the proxy port: never a crash, never a
  *    hang, never a smuggled second request reaching the upstream.
  */
-import { mkdtemp } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type App, startApp } from '../../gateway/app.ts';
+import type { App } from '../../gateway/app.ts';
 import { ApiDefinitionError } from '../../gateway/config/errors.ts';
 import { parseApiDefinition } from '../../gateway/config/load.ts';
-import { createLogger } from '../../gateway/log.ts';
-import { loadSettings } from '../../gateway/settings.ts';
 import { decodeResult } from '../../runtime/abi/codec.ts';
 import { HOOKS, type Hook, isWasmgateError } from '../../runtime/index.ts';
-import { classicApi, startUpstream, type Upstream } from '../harness/gateway.ts';
+import { classicApi, startTestApp, startUpstream, type Upstream } from '../harness/gateway.ts';
 
 const packr = new Packr({ useRecords: false, moreTypes: false, structuredClone: false });
 const MAX_OUTPUT = 64 * 1024;
@@ -241,20 +236,7 @@ describe('API definitions', () => {
     let base: string;
     const SECRET = 'fuzz-admin-secret-0123456789';
     beforeAll(async () => {
-      const settings = await loadSettings({
-        env: {},
-        overrides: {
-          host: '127.0.0.1',
-          port: 0,
-          adminHost: '127.0.0.1',
-          adminPort: 0,
-          demo: false,
-          dataDir: await mkdtemp(join(tmpdir(), 'wasmgate-fuzz-')),
-          logLevel: 'silent',
-          adminSecret: SECRET,
-        },
-      });
-      app = await startApp(settings, createLogger('silent'));
+      app = await startTestApp({ adminSecret: SECRET });
       base = `http://127.0.0.1:${app.adminPort}`;
     }, 60_000);
     afterAll(async () => {
@@ -295,22 +277,11 @@ describe('mutated raw HTTP on the proxy port', () => {
   let port: number;
   beforeAll(async () => {
     up = await startUpstream();
-    const settings = await loadSettings({
-      env: {},
-      overrides: {
-        host: '127.0.0.1',
-        port: 0,
-        adminHost: '127.0.0.1',
-        adminPort: 0,
-        demo: false,
-        dataDir: await mkdtemp(join(tmpdir(), 'wasmgate-fuzz-http-')),
-        logLevel: 'silent',
-        adminSecret: 'fuzz-http-secret-0123456789',
-        headersTimeoutMs: 1_000,
-        requestTimeoutMs: 2_000,
-      },
+    app = await startTestApp({
+      adminSecret: 'fuzz-http-secret-0123456789',
+      headersTimeoutMs: 1_000,
+      requestTimeoutMs: 2_000,
     });
-    app = await startApp(settings, createLogger('silent'));
     app.gateway.swap(await app.gateway.load([parseApiDefinition(classicApi('fz', up.url))], '.'));
     port = app.port;
   }, 60_000);
