@@ -16,22 +16,12 @@ import { decode } from 'msgpackr';
 import { type Envelope, encodeEnvelope, type Hook, Runtime } from '../../runtime/index.ts';
 import { buildTsExamples } from '../../test/harness/examples.ts';
 import { listCases } from '../../test/vectors/generate.ts';
+import { padded } from './padding.ts';
 
 const WRITE = !process.argv.includes('--no-write');
 const itArg = process.argv.indexOf('--iterations');
 const ITERATIONS = itArg > 0 ? Number(process.argv[itArg + 1]) : 5_000;
 const BATCH = 100;
-
-/** The envelope with request headers added until it encodes to at least `bytes`. */
-function padded(base: Envelope, bytes: number): Envelope {
-  const env = structuredClone(base);
-  let size = encodeEnvelope(env).byteLength;
-  for (let i = 0; size < bytes; i++) {
-    env.request.headers[`x-pad-${i}`] = ['v'.repeat(Math.max(1, Math.min(200, bytes - size) - 12))];
-    size = encodeEnvelope(env).byteLength;
-  }
-  return env;
-}
 
 /** Median µs per call over batches, after a warm-up. */
 async function median(fn: () => Promise<unknown>): Promise<number> {

@@ -24,6 +24,7 @@ import { decode } from 'msgpackr';
 import { buildPlugin } from '../../pdk/build.ts';
 import { type Envelope, encodeEnvelope, type PluginBinding, Runtime } from '../../runtime/index.ts';
 import { listCases } from '../../test/vectors/generate.ts';
+import { padded } from './padding.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const arg = (name: string) => {
@@ -70,17 +71,6 @@ function smallEnvelope(hook: Envelope['hook']): Envelope {
       headers: { 'content-type': ['application/json'], 'content-length': ['512'] },
       body: null,
     };
-  }
-  return env;
-}
-
-/** The envelope with request headers added until it encodes to at least `bytes` (examples.ts's padding). */
-function padded(base: Envelope, bytes: number): Envelope {
-  const env = structuredClone(base);
-  let size = encodeEnvelope(env).byteLength;
-  for (let i = 0; size < bytes; i++) {
-    env.request.headers[`x-pad-${i}`] = ['v'.repeat(Math.max(1, Math.min(200, bytes - size) - 12))];
-    size = encodeEnvelope(env).byteLength;
   }
   return env;
 }
