@@ -99,7 +99,8 @@ export async function handle(
       throw new HttpError(413, 'payload_too_large');
     if (api.needsRequestBody) ctx.body = await readBody(req, settings.maxBodyBytes);
     for (const stage of api.request) {
-      const outcome = await stage(ctx);
+      let outcome = stage(ctx);
+      if (outcome instanceof Promise) outcome = await outcome;
       if (outcome.action === 'respond') {
         status = outcome.status;
         const headers = withReplyHeaders(outcome.headers, ctx);
@@ -113,7 +114,8 @@ export async function handle(
       if (api.needsResponseBody && !(answer.body instanceof Uint8Array)) {
         answer.body = await answer.body.collect(settings.maxResponseBodyBytes);
       }
-      await runResponsePlugins(ctx, api, api.response, answer);
+      const done = runResponsePlugins(ctx, api, api.response, answer);
+      if (done) await done;
     }
     status = answer.status;
     if (ctx.replyHeaders) answer.headers = withReplyHeaders(answer.headers, ctx);

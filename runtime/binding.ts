@@ -15,7 +15,7 @@ import { InstancePool, type PoolStats } from './pool.ts';
 import { FailureTracker } from './quarantine.ts';
 import type { SyncHttp } from './tier/protocol.ts';
 import { needsWorkerTier, WorkerTier } from './tier/worker-tier.ts';
-import type { ModuleFacts } from './upload/names.ts';
+import { EXTISM_ENV, type ModuleFacts } from './upload/names.ts';
 
 export interface PreparedModule {
   readonly facts: ModuleFacts;
@@ -82,6 +82,8 @@ export class PluginBinding {
   /** `worker`: the module imports Extism's `http_request`; its instances live in worker threads (runtime/tier/). */
   readonly tier: 'main' | 'worker';
   readonly #workers: WorkerTier | null;
+  /** Calls skip Extism (runtime/binding.ts #invokeDirect): the module imports nothing from extism:host/env. */
+  readonly #direct: boolean;
 
   constructor(module: PreparedModule, opts: BindingOptions) {
     this.module = module;
@@ -107,6 +109,8 @@ export class PluginBinding {
         })
       : null;
     this.tier = this.#workers ? 'worker' : 'main';
+    this.#direct =
+      !this.#workers && module.facts.fastInput && !module.facts.imports.some((i) => i.startsWith(`${EXTISM_ENV}.`));
   }
 
   hasExport(name: string): boolean {
@@ -130,10 +134,41 @@ export class PluginBinding {
     envelope: Envelope | Uint8Array,
     opts: CallOptions = {},
   ): Promise<HookResult> {
+    return this.callNow(exportName, hook, envelope, opts);
+  }
+
+  /**
+   * `call` for the request path: the result itself when an idle instance
+   * could be called directly (the common case for modules built on
+   * wasmgate:host/v1 alone), a promise otherwise. Failures of a direct call
+   * are thrown, not rejected.
+   */
+  callNow(
+    exportName: string,
+    hook: Hook,
+    envelope: Envelope | Uint8Array,
+    opts: CallOptions = {},
+  ): HookResult | Promise<HookResult> {
     const input = envelope instanceof Uint8Array ? envelope : encodeEnvelope(envelope);
-    return this.#run(exportName, input, opts, hook, (outcome) =>
-      decodeResult(outcome.output, hook, this.#limits.maxOutputBytes),
-    );
+    if (!this.#direct) return this.#run(exportName, input, opts, hook, (o) => this.#decode(o, hook));
+    const started = process.hrtime.bigint();
+    let fuelUsed = 0;
+    try {
+      this.#begin(exportName);
+      const inst = this.#pool.tryAcquire();
+      if (!inst) return this.#run(exportName, input, opts, hook, (o) => this.#decode(o, hook));
+      const outcome = this.#invokeDirect(inst, exportName, input, opts);
+      fuelUsed = outcome.fuelUsed;
+      const value = this.#decode(outcome, hook);
+      this.#succeeded(exportName, hook, started, fuelUsed);
+      return value;
+    } catch (err) {
+      throw this.#failed(err, exportName, hook, started, fuelUsed, opts);
+    }
+  }
+
+  #decode(outcome: CallOutcome, hook: Hook): HookResult {
+    return decodeResult(outcome.output, hook, this.#limits.maxOutputBytes);
   }
 
   /**
@@ -150,43 +185,105 @@ export class PluginBinding {
     const started = process.hrtime.bigint();
     let fuelUsed = 0;
     try {
-      if (!this.#exports.has(exportName)) {
-        throw new WasmgateError('EXPORT_NOT_FOUND', `the plugin does not export a function named "${exportName}"`);
-      }
-      this.health.check();
+      this.#begin(exportName);
       const outcome = await this.#invoke(exportName, input, opts);
       fuelUsed = outcome.fuelUsed;
       const value = finish(outcome);
-      this.health.success();
-      this.#emit(exportName, hook, null, started, fuelUsed);
+      this.#succeeded(exportName, hook, started, fuelUsed);
       return value;
     } catch (err) {
-      const e =
-        err instanceof WasmgateError ? err : new WasmgateError('TRAP', 'the plugin call failed', { cause: err });
-      if (isPluginFault(e.code)) this.health.failure();
-      if (e.code === 'FUEL_EXHAUSTED') fuelUsed = opts.fuel ?? this.#limits.fuelPerCall;
-      this.#emit(exportName, hook, e, started, fuelUsed);
-      throw e;
+      throw this.#failed(err, exportName, hook, started, fuelUsed, opts);
     }
+  }
+
+  /** Refuses a call before it takes an instance: an unknown export, a quarantined version. */
+  #begin(exportName: string): void {
+    if (!this.#exports.has(exportName)) {
+      throw new WasmgateError('EXPORT_NOT_FOUND', `the plugin does not export a function named "${exportName}"`);
+    }
+    this.health.check();
+  }
+
+  #succeeded(exportName: string, hook: Hook | null, started: bigint, fuelUsed: number): void {
+    this.health.success();
+    this.#emit(exportName, hook, null, started, fuelUsed);
+  }
+
+  #failed(
+    err: unknown,
+    exportName: string,
+    hook: Hook | null,
+    started: bigint,
+    fuelUsed: number,
+    opts: CallOptions,
+  ): WasmgateError {
+    const e = err instanceof WasmgateError ? err : new WasmgateError('TRAP', 'the plugin call failed', { cause: err });
+    if (isPluginFault(e.code)) this.health.failure();
+    const used = e.code === 'FUEL_EXHAUSTED' ? (opts.fuel ?? this.#limits.fuelPerCall) : fuelUsed;
+    this.#emit(exportName, hook, e, started, used);
+    return e;
   }
 
   async #invoke(exportName: string, input: Uint8Array, opts: CallOptions): Promise<CallOutcome> {
     if (this.#workers) return this.#workers.invoke(exportName, input, opts);
     // Most calls find an idle instance: no promise to wait on.
     const inst = this.#pool.tryAcquire() ?? (await this.#pool.acquire());
-    const state = new CallState(input, opts.tags ?? (opts.requestId ? { request_id: opts.requestId } : {}));
+    if (this.#direct) return this.#invokeDirect(inst, exportName, input, opts);
+    const state = this.#callState(input, opts);
     const budget = opts.fuel ?? this.#limits.fuelPerCall;
     inst.fuel.value = BigInt(budget);
     let extismOutput: Uint8Array | null = null;
+    inst.holder.state = state;
     try {
       const out = await inst.plugin.call(exportName, this.module.facts.fastInput ? undefined : input, state);
+      inst.holder.state = null;
       if (state.error) throw state.error;
       if (!state.output && out) extismOutput = out.bytes();
     } catch (err) {
-      inst.broken = true;
-      this.#pool.release(inst, true);
-      throw classify(err, state, inst, this.#limits);
+      throw this.#discard(inst, err, state);
     }
+    return this.#settle(inst, state, budget, extismOutput);
+  }
+
+  /**
+   * The export called as a plain function: the module imports nothing from
+   * extism:host/env, so Extism's per-call bookkeeping (input and output
+   * blocks, host context) has nothing to do, and the call needs no promise.
+   */
+  #invokeDirect(inst: LiveInstance, exportName: string, input: Uint8Array, opts: CallOptions): CallOutcome {
+    const fn = inst.exports[exportName];
+    if (typeof fn !== 'function') {
+      this.#pool.release(inst);
+      throw new WasmgateError('EXPORT_NOT_FOUND', `the plugin export "${exportName}" is not a function`);
+    }
+    const state = this.#callState(input, opts);
+    const budget = opts.fuel ?? this.#limits.fuelPerCall;
+    inst.fuel.value = BigInt(budget);
+    inst.holder.state = state;
+    try {
+      (fn as () => unknown)();
+      inst.holder.state = null;
+      if (state.error) throw state.error;
+    } catch (err) {
+      throw this.#discard(inst, err, state);
+    }
+    return this.#settle(inst, state, budget, null);
+  }
+
+  #callState(input: Uint8Array, opts: CallOptions): CallState {
+    return new CallState(input, opts.tags ?? (opts.requestId ? { request_id: opts.requestId } : {}));
+  }
+
+  /** A call that threw: its instance is destroyed, never reused, and the error gets its stable code. */
+  #discard(inst: LiveInstance, err: unknown, state: CallState): WasmgateError {
+    inst.holder.state = null;
+    inst.broken = true;
+    this.#pool.release(inst, true);
+    return classify(err, state, inst, this.#limits);
+  }
+
+  /** A call that returned: the instance goes back to the pool and the output is measured against its cap. */
+  #settle(inst: LiveInstance, state: CallState, budget: number, extismOutput: Uint8Array | null): CallOutcome {
     const fuelUsed = budget - Number(inst.fuel.value);
     this.#pool.release(inst);
     const output = state.output ?? extismOutput;

@@ -41,9 +41,14 @@ export class CallState {
   }
 }
 
-/** Where host functions find the instance's memory once it exists. */
+/**
+ * Where host functions find the instance's memory once it exists, and the
+ * state of the call running on it (set by whoever starts the call: through
+ * Extism or, for modules that need nothing of Extism's, directly).
+ */
 export interface MemoryHolder {
   memory: WebAssembly.Memory | null;
+  state: CallState | null;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
@@ -77,11 +82,6 @@ function emitLog(
   sink({ level, text: escapeLogText(utf8.decode(bytes)) }, state.tags);
 }
 
-function stateOf(ctx: CallContext): CallState | null {
-  const s = ctx.hostContext<CallState | null | undefined>();
-  return s instanceof CallState ? s : null;
-}
-
 function guestBytes(holder: MemoryHolder, state: CallState | null, ptr: number, len: number): Uint8Array {
   const memory = holder.memory;
   const start = ptr >>> 0;
@@ -102,20 +102,20 @@ export function makeHostFunctions(
   sink: PluginLogSink,
 ): Record<string, Record<string, HostFunction>> {
   const log = (level: LogLevel) => (ctx: CallContext, addr: bigint) => {
-    const state = stateOf(ctx);
+    const state = holder.state;
     const block = ctx.read(addr);
     if (block) emitLog(state, limits, sink, level, block.bytes());
   };
   return {
     [WASMGATE_HOST]: {
-      input_length: (ctx: CallContext) => stateOf(ctx)?.input.byteLength ?? 0,
-      input_read: (ctx: CallContext, dst: number) => {
-        const state = stateOf(ctx);
+      input_length: () => holder.state?.input.byteLength ?? 0,
+      input_read: (_ctx: CallContext, dst: number) => {
+        const state = holder.state;
         if (!state) return;
         guestBytes(holder, state, dst, state.input.byteLength).set(state.input);
       },
-      output_write: (ctx: CallContext, src: number, len: number) => {
-        const state = stateOf(ctx);
+      output_write: (_ctx: CallContext, src: number, len: number) => {
+        const state = holder.state;
         if (!state) return;
         if (len >>> 0 > limits.maxOutputBytes) {
           // Refused before a byte is copied.
@@ -128,8 +128,8 @@ export function makeHostFunctions(
         }
         state.output = guestBytes(holder, state, src, len).slice();
       },
-      log: (ctx: CallContext, level: number, src: number, len: number) => {
-        const state = stateOf(ctx);
+      log: (_ctx: CallContext, level: number, src: number, len: number) => {
+        const state = holder.state;
         if (!state) return;
         if (len >>> 0 > limits.maxLogBytesPerCall) {
           state.logDropped++;
@@ -140,7 +140,7 @@ export function makeHostFunctions(
     },
     [EXTISM_ENV]: {
       alloc: (ctx: CallContext, n: bigint) => {
-        const state = stateOf(ctx);
+        const state = holder.state;
         const size = Number(n);
         const total = (state?.allocBytes ?? 0) + size;
         if (size < 0 || total > limits.maxAllocBytesPerCall) {
@@ -168,7 +168,7 @@ export function makeHostFunctions(
           ctx.setVariable(name, value.bytes().slice());
         } catch (cause) {
           const err = new WasmgateError('VAR_LIMIT', `variables would exceed ${limits.maxVarBytes} bytes`, { cause });
-          const state = stateOf(ctx);
+          const state = holder.state;
           if (state) state.fail(err);
           throw err;
         }

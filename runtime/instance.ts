@@ -13,6 +13,10 @@ export interface LiveInstance {
   plugin: Plugin;
   memory: WebAssembly.Memory;
   fuel: WebAssembly.Global;
+  /** The instance's exports, for calls that need nothing of Extism's (runtime/binding.ts). */
+  exports: WebAssembly.Exports;
+  /** What the host functions read: the memory and the running call's state. */
+  holder: MemoryHolder;
   /** Set once the instance trapped; it is then discarded, never reused. */
   broken: boolean;
 }
@@ -28,7 +32,7 @@ export interface InstanceOptions {
 }
 
 export async function createInstance(module: WebAssembly.Module, opts: InstanceOptions): Promise<LiveInstance> {
-  const holder: MemoryHolder = { memory: null };
+  const holder: MemoryHolder = { memory: null, state: null };
   const functions = makeHostFunctions(holder, opts.limits, opts.logSink);
   if (opts.env) Object.assign(functions[EXTISM_ENV]!, opts.env);
   let plugin: Plugin;
@@ -55,7 +59,7 @@ export async function createInstance(module: WebAssembly.Module, opts: InstanceO
     );
   }
   holder.memory = memory;
-  return { plugin, memory, fuel, broken: false };
+  return { plugin, memory, fuel, exports: instance.exports, holder, broken: false };
 }
 
 function classifyStartError(cause: unknown): WasmgateError {

@@ -66,37 +66,64 @@ export function buildEnvelope(ctx: RequestContext, api: LoadedApiInfo, plugin: B
  * Calls the plugin — and, while it answers with `calls`, performs them and
  * calls it again with their responses (docs/outbound.md) — then checks what
  * only the API can allow (a named upstream). A failure becomes an HttpError
- * (fail closed) or, where the entry allows it, null (fail open).
+ * (fail closed) or, where the entry allows it, null (fail open). A plugin
+ * that could run at once gives its result at once: no promise is made.
  */
-export async function callPlugin(
+export function callPlugin(
   ctx: RequestContext,
   api: LoadedApiInfo,
   plugin: BoundPlugin,
   envelope: Envelope,
-): Promise<HookResult | null> {
+): HookResult | null | Promise<HookResult | null> {
   try {
     const opts: CallOptions = { requestId: ctx.id, tags: { request_id: ctx.id, plugin: plugin.label, api_id: api.id } };
     // A stock plugin's synchronous http_request: the same grant, and the same hooks, as continuations.
     if (plugin.binding.tier === 'worker' && plugin.hook !== 'response') opts.http = syncHttpFor(ctx, api);
-    let result = await plugin.binding.call(plugin.exportName, plugin.hook, envelope, opts);
-    if (result.calls) result = await continuation(ctx, api, plugin, envelope, result, opts);
-    const upstream = result.request?.upstream;
-    if (upstream !== undefined) {
-      const target = api.upstreamTargets.get(upstream);
-      if (!target) {
-        throw new WasmgateError(
-          'UPSTREAM_NOT_ALLOWED',
-          `"${upstream.slice(0, 64)}" is not one of this API's upstream_targets`,
-        );
-      }
-      ctx.upstreamTarget = target;
-    }
-    return result;
+    const result = plugin.binding.callNow(plugin.exportName, plugin.hook, envelope, opts);
+    if (result instanceof Promise || result.calls) return finishLater(ctx, api, plugin, envelope, result, opts);
+    return checked(ctx, api, result);
   } catch (err) {
-    api.onPluginFailure(ctx, plugin, err);
-    if (plugin.failOpen) return null;
-    throw pluginFailureToHttp(err, plugin.hook);
+    return failed(ctx, api, plugin, err);
   }
+}
+
+async function finishLater(
+  ctx: RequestContext,
+  api: LoadedApiInfo,
+  plugin: BoundPlugin,
+  envelope: Envelope,
+  pending: HookResult | Promise<HookResult>,
+  opts: CallOptions,
+): Promise<HookResult | null> {
+  try {
+    let result = await pending;
+    if (result.calls) result = await continuation(ctx, api, plugin, envelope, result, opts);
+    return checked(ctx, api, result);
+  } catch (err) {
+    return failed(ctx, api, plugin, err);
+  }
+}
+
+/** A named upstream must be one of the API's `upstream_targets`. */
+function checked(ctx: RequestContext, api: LoadedApiInfo, result: HookResult): HookResult {
+  const upstream = result.request?.upstream;
+  if (upstream !== undefined) {
+    const target = api.upstreamTargets.get(upstream);
+    if (!target) {
+      throw new WasmgateError(
+        'UPSTREAM_NOT_ALLOWED',
+        `"${upstream.slice(0, 64)}" is not one of this API's upstream_targets`,
+      );
+    }
+    ctx.upstreamTarget = target;
+  }
+  return result;
+}
+
+function failed(ctx: RequestContext, api: LoadedApiInfo, plugin: BoundPlugin, err: unknown): null {
+  api.onPluginFailure(ctx, plugin, err);
+  if (plugin.failOpen) return null;
+  throw pluginFailureToHttp(err, plugin.hook);
 }
 
 /** Rounds of calls until the plugin gives its final result, within the API's caps and time budget. */
@@ -126,7 +153,7 @@ async function continuation(
     }
     const again: Envelope = { ...first, responses };
     if (result.state) again.state = result.state;
-    result = await plugin.binding.call(plugin.exportName, plugin.hook, again, opts);
+    result = await plugin.binding.callNow(plugin.exportName, plugin.hook, again, opts);
   }
   return result;
 }
@@ -181,21 +208,50 @@ export function overridesToOutcome(o: ReturnOverrides): Outcome {
   return respond(o.response_code, headers, body);
 }
 
+/** What a request hook's result does to the request: null to go on, or the answer it ends with. */
+function applyResult(
+  ctx: RequestContext,
+  result: HookResult | null,
+  normalisePath: (p: string) => string,
+): Outcome | null {
+  if (!result) return null;
+  if (result.request) applyRequestChanges(ctx, result.request, normalisePath);
+  return result.return_overrides ? overridesToOutcome(result.return_overrides) : null;
+}
+
+/**
+ * Runs request-hook plugins in order from `from`, applying each result
+ * before the next call. It stays synchronous while the plugins answer at
+ * once, and continues on a promise from the first one that does not.
+ */
+export function runRequestPlugins(
+  ctx: RequestContext,
+  api: LoadedApiInfo,
+  plugins: readonly BoundPlugin[],
+  normalisePath: (p: string) => string,
+  from = 0,
+): Outcome | Promise<Outcome> {
+  for (let i = from; i < plugins.length; i++) {
+    const plugin = plugins[i]!;
+    const result = callPlugin(ctx, api, plugin, buildEnvelope(ctx, api, plugin, plugin.hook));
+    if (result instanceof Promise) {
+      return result.then(
+        (r) => applyResult(ctx, r, normalisePath) ?? runRequestPlugins(ctx, api, plugins, normalisePath, i + 1),
+      );
+    }
+    const outcome = applyResult(ctx, result, normalisePath);
+    if (outcome) return outcome;
+  }
+  return CONTINUE;
+}
+
 /** A stage running request-hook plugins in definition order. */
 export function pluginListStage(
   api: LoadedApiInfo,
   plugins: readonly BoundPlugin[],
   normalisePath: (p: string) => string,
-): (ctx: RequestContext) => Promise<Outcome> {
-  return async (ctx) => {
-    for (const plugin of plugins) {
-      const result = await callPlugin(ctx, api, plugin, buildEnvelope(ctx, api, plugin, plugin.hook));
-      if (!result) continue;
-      if (result.request) applyRequestChanges(ctx, result.request, normalisePath);
-      if (result.return_overrides) return overridesToOutcome(result.return_overrides);
-    }
-    return CONTINUE;
-  };
+): (ctx: RequestContext) => Outcome | Promise<Outcome> {
+  return (ctx) => runRequestPlugins(ctx, api, plugins, normalisePath);
 }
 
 export { HttpError };

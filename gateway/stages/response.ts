@@ -32,13 +32,16 @@ function applyResponseChanges(answer: UpstreamAnswer, c: ResponseChanges): void 
   }
 }
 
-export async function runResponsePlugins(
+/** Response plugins in order from `from`; synchronous while each answers at once (as runRequestPlugins). */
+export function runResponsePlugins(
   ctx: RequestContext,
   api: LoadedApiInfo,
   plugins: readonly BoundPlugin[],
   answer: UpstreamAnswer,
-): Promise<void> {
-  for (const plugin of plugins) {
+  from = 0,
+): void | Promise<void> {
+  for (let i = from; i < plugins.length; i++) {
+    const plugin = plugins[i]!;
     const envelope: Envelope = {
       v: ABI_VERSION,
       hook: 'response',
@@ -52,7 +55,13 @@ export async function runResponsePlugins(
       spec: api.envelopeSpec,
       metadata: { request_id: ctx.id, plugin: plugin.label, version: '1', time: ctx.time },
     };
-    const result = await callPlugin(ctx, api, plugin, envelope);
+    const result = callPlugin(ctx, api, plugin, envelope);
+    if (result instanceof Promise) {
+      return result.then((r) => {
+        if (r?.response) applyResponseChanges(answer, r.response);
+        return runResponsePlugins(ctx, api, plugins, answer, i + 1);
+      });
+    }
     if (result?.response) applyResponseChanges(answer, result.response);
   }
 }

@@ -84,11 +84,14 @@ async function run(m: CallMessage): Promise<void> {
   const state = new CallState(m.input, {});
   inst.fuel.value = BigInt(m.fuel);
   let extismOutput: Uint8Array | null = null;
+  inst.holder.state = state;
   try {
     const out = await inst.plugin.call(m.exportName, init.fastInput ? undefined : m.input, state);
+    inst.holder.state = null;
     if (state.error) throw state.error;
     if (!state.output && out) extismOutput = out.bytes();
   } catch (err) {
+    inst.holder.state = null;
     const e = classify(err, state, inst, init.limits);
     post({
       type: 'done',

@@ -32,8 +32,10 @@ const settle = async <T>(calls: Promise<T>[]) => {
 };
 
 describe('instance pool', () => {
+  // A module that imports Extism's kernel is called through Extism, whose call spans event-loop
+  // turns: that is where calls queue for instances. The next test shows a direct module does not.
   it('queues calls beyond poolMaxInstances and serves them all, in order, with at most poolMaxInstances instances', async () => {
-    const binding = runtime.bind(await runtime.prepare(wat('echo-fast')), { apiId: 'pool-a' });
+    const binding = runtime.bind(await runtime.prepare(wat('echo-stock')), { apiId: 'pool-a' });
     await binding.callRaw('echo', input); // warm: one idle instance
     const calls = Array.from({ length: 40 }, (_, i) => binding.callRaw('echo', encode({ i })));
     // Instances are not reentrant: two calls hold the two instances, the rest wait.
@@ -47,10 +49,31 @@ describe('instance pool', () => {
     expect(after).toMatchObject({ busy: 0, waiting: 0, destroyed: 0 });
   });
 
+  it('calls a module built on wasmgate:host/v1 alone directly: a warm binding answers at once, on one instance', async () => {
+    const binding = runtime.bind(await runtime.prepare(wat('echo-fast')), { apiId: 'pool-direct' });
+    await binding.callRaw('echo', input); // warm: one idle instance
+    const answered: number[] = [];
+    const calls = Array.from({ length: 40 }, (_, i) => {
+      const r = binding.callNow('echo', 'pre', encode({ request: { url: `/${i}` } }));
+      // No promise: the result is there before the next call starts.
+      expect(r).not.toBeInstanceOf(Promise);
+      answered.push(i);
+      return r;
+    });
+    expect(answered).toHaveLength(40);
+    for (const [i, r] of calls.entries()) expect(r).toMatchObject({ request: { url: `/${i}` } });
+    expect(binding.stats()).toMatchObject({ created: 1, busy: 0, waiting: 0, destroyed: 0 });
+    // A refused result of a direct call is thrown, not returned; the instance is kept.
+    expect(() => binding.callNow('echo', 'response', encode({ request: { url: '/x' } }))).toThrow(
+      expect.objectContaining({ code: 'HOOK_NOT_ALLOWED' }),
+    );
+    expect(binding.stats()).toMatchObject({ busy: 0, destroyed: 0 });
+  });
+
   it('fails fast with POOL_EXHAUSTED when more than poolMaxWaiters calls wait', async () => {
     const tight = new Runtime({ limits: { poolMaxInstances: 1, poolWaitMs: 1_000, poolMaxWaiters: 3 } });
     try {
-      const binding = tight.bind(await tight.prepare(wat('echo-fast')), { apiId: 'pool-b' });
+      const binding = tight.bind(await tight.prepare(wat('echo-stock')), { apiId: 'pool-b' });
       await binding.callRaw('echo', input);
       const { ok, codes } = await settle(Array.from({ length: 30 }, () => binding.callRaw('echo', input)));
       // One runs, three wait, the other 26 are refused at once.
