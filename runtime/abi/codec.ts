@@ -1,26 +1,22 @@
 /**
  * Envelope encoding and result decoding. Decoding is the edge where plugin
- * output enters the gateway: length first, then msgpack with extensions off,
+ * output enters the gateway: length first, then strict msgpack (reader.ts),
  * then the schema, then the hook's capabilities and header rules. A result is
  * returned only when all of it is valid, so changes apply all or nothing.
  */
-import { Unpackr } from 'msgpackr';
 import { WasmgateError } from '../errors.ts';
+import { MsgpackError, readMsgpack } from './reader.ts';
 import { type Envelope, type Hook, type HookResult, type Multi, newMulti } from './records.ts';
 import { validateResult } from './schema.ts';
-import { encodeMsgpack } from './writer.ts';
+import { encodeEnvelopeShape } from './writer.ts';
 
-const unpackr = new Unpackr({
-  useRecords: false,
-  mapsAsObjects: true,
-  moreTypes: false,
-  structuredClone: false,
-  int64AsType: 'number',
-});
-
-/** The envelope in the canonical encoding (docs/abi.md §6), as plugins receive it. */
+/**
+ * The envelope in the canonical encoding (docs/abi.md §6), as plugins
+ * receive it: its fields in the order of records.ts `Envelope`, an
+ * undefined one left out.
+ */
 export function encodeEnvelope(envelope: Envelope): Uint8Array {
-  return encodeMsgpack(envelope);
+  return encodeEnvelopeShape(envelope);
 }
 
 const REQUEST_HOOKS: ReadonlySet<Hook> = new Set(['pre', 'auth', 'post_auth', 'endpoint', 'post']);
@@ -155,9 +151,10 @@ export function decodeResult(output: Uint8Array | null, hook: Hook, maxOutputByt
   }
   let raw: unknown;
   try {
-    raw = unpackr.unpack(output);
+    raw = readMsgpack(output);
   } catch (cause) {
-    throw badOutput('the plugin output is not valid msgpack', cause);
+    if (!(cause instanceof MsgpackError)) throw cause;
+    throw badOutput(`the plugin output is not valid msgpack: ${cause.message}`, cause);
   }
   if (!validateResult(raw)) {
     const e = validateResult.errors?.[0];

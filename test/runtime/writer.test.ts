@@ -2,7 +2,8 @@
  * The envelope encoder against the canonical encoder of the shared vectors
  * (test/vectors/canonical.ts, docs/abi.md §6): the same bytes for random
  * values and for the vectors' own envelopes, keys named like Object.prototype
- * members, and the cache of frozen objects never serving stale bytes.
+ * members, and the cache of frozen objects never serving stale bytes; and
+ * the field-by-field envelope writer against the general encoder.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import fc from 'fast-check';
 import { Unpackr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { encodeMsgpack } from '../../runtime/abi/writer.ts';
-import { newMulti } from '../../runtime/index.ts';
+import { type Envelope, encodeEnvelope, newMulti } from '../../runtime/index.ts';
 import { encodeCanonical, type Tagged } from '../vectors/canonical.ts';
 import { listCases } from '../vectors/generate.ts';
 
@@ -116,5 +117,130 @@ describe('the envelope encoder', () => {
   it('refuses what msgpack cannot carry', () => {
     expect(() => encodeMsgpack({ f: () => 1 })).toThrow(/cannot encode a function/);
     expect(() => encodeMsgpack({ n: 1n })).toThrow(/cannot encode a bigint/);
+  });
+});
+
+describe('the envelope writer (field by field, with the pieces it keeps)', () => {
+  const str = fc.oneof(fc.string({ maxLength: 40 }), anyString, fc.constantFrom('GET', '/x', 'pre', 'a'));
+  const multi = fc
+    .array(fc.tuple(fc.oneof(fc.string({ maxLength: 20 }), anyString), fc.array(str, { maxLength: 4 })), {
+      maxLength: 20,
+    })
+    .map((entries) => {
+      const m = newMulti();
+      for (const [k, v] of entries) m[k] = v;
+      return m;
+    });
+  const request = fc.record({
+    method: fc.constantFrom('GET', 'POST', 'ДЕЛ'),
+    url: fc.constantFrom('/x', '/y', '/ü'),
+    request_uri: str,
+    scheme: fc.constantFrom('http', 'https'),
+    host: fc.constantFrom('gw', 'gw:8080'),
+    remote_addr: fc.constantFrom('127.0.0.1', '::1'),
+    params: multi,
+    headers: multi,
+    body: fc.option(bytes, { nil: null }),
+  });
+  const spec = fc.constantFrom(
+    Object.freeze({ api_id: 'a', org_id: 'o', name: 'A', config_data: Object.freeze({ n: 1 }) }),
+    { api_id: 'b', org_id: 'o', name: 'B', config_data: { deep: [1, 'two', null] } },
+  );
+  const metadata = fc.record({
+    request_id: fc.constantFrom('r1', 'r2', 'request-ü'),
+    plugin: fc.constantFrom('p@1.0.0', 'q@2.0.0'),
+    version: fc.constantFrom('1', '2'),
+    time: fc.constantFrom(0, 1_764_590_000, 2 ** 40),
+  });
+  // Built in the order of the Envelope record, optional fields present or not.
+  const envelope = fc
+    .record({
+      v: fc.constantFrom(1, 1, 2),
+      hook: fc.constantFrom('pre', 'post', 'response', 'analytics', 'custom'),
+      request,
+      session: fc.option(fc.constantFrom(null, { rate: 10, metadata: { token: 't' } }), { nil: undefined }),
+      response: fc.option(
+        fc.record({
+          status_code: fc.integer({ min: 100, max: 599 }),
+          headers: multi,
+          body: fc.option(bytes, { nil: null }),
+        }),
+        { nil: undefined },
+      ),
+      record: fc.option(fc.constantFrom({ path: '/x', response_code: 200 }), { nil: undefined }),
+      spec,
+      metadata,
+      responses: fc.option(fc.constantFrom({ a: { status: 200, headers: {}, body: new Uint8Array([1]) } }), {
+        nil: undefined,
+      }),
+      state: fc.option(bytes, { nil: undefined }),
+    })
+    .map((e) => {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(e)) if (v !== undefined) out[k] = v;
+      return out as unknown as Envelope;
+    });
+
+  it('writes the bytes the general encoder writes, for runs of envelopes that share pieces and runs that do not', () => {
+    fc.assert(
+      fc.property(fc.array(envelope, { minLength: 1, maxLength: 8 }), (run) => {
+        for (const e of run) expect(hex(encodeEnvelope(e))).toBe(hex(encodeMsgpack(e)));
+      }),
+      { numRuns: 1_500 },
+    );
+  });
+
+  it('writes header maps of 16 and of 70,000 names in the longer map forms', () => {
+    for (const n of [15, 16, 300, 70_000]) {
+      const headers = newMulti();
+      for (let i = 0; i < n; i++) headers[`h${i}`] = [`v${i}`];
+      const e: Envelope = {
+        v: 1,
+        hook: 'pre',
+        request: {
+          method: 'GET',
+          url: '/',
+          request_uri: '/',
+          scheme: 'http',
+          host: 'gw',
+          remote_addr: '::1',
+          params: newMulti(),
+          headers,
+          body: null,
+        },
+        spec: { api_id: 'a', org_id: 'o', name: 'A', config_data: {} },
+        metadata: { request_id: 'r', plugin: 'p', version: '1', time: 1 },
+      };
+      expect(Buffer.from(encodeEnvelope(e)).equals(Buffer.from(encodeMsgpack(e))), `${n} headers`).toBe(true);
+    }
+  });
+
+  it('notices a changed URL, request id or plugin between envelopes of one request', () => {
+    const e = (url: string, id: string, plugin: string): Envelope => ({
+      v: 1,
+      hook: 'pre',
+      request: {
+        method: 'GET',
+        url,
+        request_uri: url,
+        scheme: 'http',
+        host: 'gw',
+        remote_addr: '127.0.0.1',
+        params: newMulti(),
+        headers: newMulti(),
+        body: null,
+      },
+      spec: { api_id: 'a', org_id: 'o', name: 'A', config_data: {} },
+      metadata: { request_id: id, plugin, version: '1', time: 1 },
+    });
+    const seen = [e('/a', 'r1', 'p'), e('/b', 'r1', 'p'), e('/b', 'r2', 'p'), e('/b', 'r2', 'q')].map(
+      (x) => unpackr.unpack(encodeEnvelope(x)) as Envelope,
+    );
+    expect(seen.map((x) => [x.request.url, x.metadata.request_id, x.metadata.plugin])).toEqual([
+      ['/a', 'r1', 'p'],
+      ['/b', 'r1', 'p'],
+      ['/b', 'r2', 'p'],
+      ['/b', 'r2', 'q'],
+    ]);
   });
 });
