@@ -80,6 +80,16 @@ const docs = [
     }),
   },
   { ...api('wat1'), ...mw({ pre: [p('run', 'trivial@1.0.0')] }) },
+  // The host's own cost per hook: four calls of a minimal WAT export that reads nothing and answers nothing.
+  {
+    ...api('hooks4-noop'),
+    ...mw({
+      pre: [p('ok', 'trivial@1.0.0')],
+      post_key_auth: [p('ok', 'trivial@1.0.0')],
+      post: [p('ok', 'trivial@1.0.0')],
+      response: [p('ok', 'trivial@1.0.0')],
+    }),
+  },
   {
     ...api('wat3'),
     ...mw({

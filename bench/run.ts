@@ -172,6 +172,12 @@ const SCENARIOS: Scenario[] = [
     path: '/hooks4-wat/x',
   },
   {
+    name: 'hooks4-noop',
+    label: 'wasmgate 4 plugins that read nothing and answer nothing (host cost alone)',
+    target: 'gateway',
+    path: '/hooks4-noop/x',
+  },
+  {
     name: 'all-hooks',
     label: 'wasmgate all hooks + analytics recording (TypeScript examples)',
     target: 'gateway',
@@ -390,6 +396,7 @@ try {
     ['keyless passthrough ÷ nginx (1 worker)', ratio('passthrough', 'nginx'), 0.6],
     ['4 trivial plugins (kit) ÷ passthrough', ratio('hooks4', 'passthrough'), 0.75],
     ['4 trivial plugins (minimal WAT ×3) ÷ passthrough', ratio('hooks4-wat', 'passthrough'), 0.75],
+    ['4 plugins answering nothing ÷ passthrough (reported, no target)', ratio('hooks4-noop', 'passthrough'), 0],
     ['all hooks + analytics ÷ passthrough', ratio('all-hooks', 'passthrough'), 0.65],
     ['custom auth (ID-extractor hits) ÷ built-in key auth', ratio('custom-auth', 'key'), 0.9],
     ['built-in key auth: Redis store ÷ embedded store (reported, no target)', ratio('key-redis', 'key'), 0],

@@ -1,7 +1,7 @@
 /**
  * Every failure the runtime reports, with a stable code and the HTTP status
  * the gateway answers with. Third-party errors (Extism's plain `Error`s,
- * WebAssembly traps, msgpackr) are wrapped here, keeping `cause`.
+ * WebAssembly traps, the output reader) are wrapped here, keeping `cause`.
  * docs/errors.md lists the same table for users.
  */
 export const ERROR_CODES = {
