@@ -99,6 +99,10 @@ const docs = [
     }),
   },
   { ...api('kit-response'), ...mw({ response: [p('stamp', 'probe@1.0.0')] }) },
+  { ...api('kit-post'), ...mw({ post: [p('stamp', 'probe@1.0.0')] }) },
+  // One call that reads and answers nothing, before the upstream and after it (bench/profile.ts pairs).
+  { ...api('noop1'), ...mw({ pre: [p('ok', 'trivial@1.0.0')] }) },
+  { ...api('noop-response'), ...mw({ response: [p('ok', 'trivial@1.0.0')] }) },
   { ...api('kit-pre'), ...mw({ pre: [p('stamp', 'probe@1.0.0')] }) },
   {
     ...api('hooks4'),
