@@ -9,13 +9,19 @@
  * what a continuation would fail for (no grant, too many calls, the budget
  * spent) fails the plugin call the same way.
  */
-import { type CallResponse, FORBIDDEN_HEADERS, newMulti, type SyncHttp, WasmgateError } from '../../runtime/index.ts';
+import {
+  type CallResponse,
+  FORBIDDEN_HEADERS,
+  INVALID_HEADER_VALUE,
+  newMulti,
+  type SyncHttp,
+  WasmgateError,
+} from '../../runtime/index.ts';
 import type { RequestContext } from '../context.ts';
 import type { LoadedApiInfo } from '../stages/types.ts';
 
 const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\r\n\0]/;
 const MAX_URL = 8192;
 
 function badRequest(message: string): CallResponse {
@@ -44,7 +50,9 @@ export function syncHttpFor(ctx: RequestContext, api: LoadedApiInfo): SyncHttp {
         const lower = name.toLowerCase();
         if (!TOKEN.test(name)) return badRequest(`"${name.slice(0, 64)}" is not a valid header name`);
         if (FORBIDDEN_HEADERS.has(lower)) return badRequest(`a plugin may not set "${lower}"`);
-        if (BAD_VALUE.test(value)) return badRequest(`header "${lower}" may not contain CR, LF or NUL`);
+        if (INVALID_HEADER_VALUE.test(value)) {
+          return badRequest(`header "${lower}" may hold only tabs, spaces, visible ASCII and Latin-1`);
+        }
         (headers[lower] ??= []).push(value);
       }
       const call = {

@@ -35,7 +35,12 @@ export const FORBIDDEN_HEADERS: ReadonlySet<string> = new Set([
 ]);
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\r\n\0]/;
+/**
+ * A character a header value may not hold: what HTTP's field-value grammar
+ * and Node's writer both refuse — CR, LF, NUL and every other control
+ * character, and anything beyond Latin-1 (values are written as bytes).
+ */
+export const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 function badOutput(message: string, cause?: unknown): WasmgateError {
   return new WasmgateError('BAD_OUTPUT', message, cause === undefined ? undefined : { cause });
@@ -65,8 +70,11 @@ function normaliseHeaders(map: Record<string, string | string[]> | undefined, wh
     // The decoded arrays are the gateway's own: kept, not copied.
     const values = typeof value === 'string' ? [value] : value;
     for (let j = 0; j < values.length; j++) {
-      if (BAD_VALUE.test(values[j]!))
-        throw new WasmgateError('FORBIDDEN_HEADER', `${where}.${lower}: values may not contain CR, LF or NUL`);
+      if (INVALID_HEADER_VALUE.test(values[j]!))
+        throw new WasmgateError(
+          'FORBIDDEN_HEADER',
+          `${where}.${lower}: values may hold only tabs, spaces, visible ASCII and Latin-1 (no CR, LF, NUL or other control characters)`,
+        );
     }
     const seen = out[lower];
     if (seen) for (let j = 0; j < values.length; j++) seen.push(values[j]!);
