@@ -103,6 +103,9 @@ const docs = [
   // One call that reads and answers nothing, before the upstream and after it (bench/profile.ts pairs).
   { ...api('noop1'), ...mw({ pre: [p('ok', 'trivial@1.0.0')] }) },
   { ...api('noop-response'), ...mw({ response: [p('ok', 'trivial@1.0.0')] }) },
+  { ...api('wat-response'), ...mw({ response: [p('run', 'trivial-response@1.0.0')] }) },
+  { ...api('wat-response-read'), ...mw({ response: [p('read', 'trivial-response@1.0.0')] }) },
+  { ...api('wat-response-emit'), ...mw({ response: [p('emit', 'trivial-response@1.0.0')] }) },
   { ...api('kit-pre'), ...mw({ pre: [p('stamp', 'probe@1.0.0')] }) },
   {
     ...api('hooks4'),

@@ -19,6 +19,7 @@ export async function buildBenchPlugins(): Promise<string> {
   await copyFile(probe.file, join(dir, 'probe.wasm'));
   const { wat } = await import('../test/harness/wat.ts');
   await writeFile(join(dir, 'trivial.wasm'), wat('result-fast'));
+  await writeFile(join(dir, 'trivial-response.wasm'), wat('response-fast'));
   // A stock Extism plugin calling http_request (the worker tier).
   await writeFile(join(dir, 'http-stock.wasm'), wat('http-stock'));
   return dir;
