@@ -49,6 +49,10 @@ soak *ARGS:
 bench-kit *ARGS:
     node --import tsx bench/runtime/kit-calls.ts {{ARGS}}
 
+# One request's four plugin hooks in process (the gateway's stages, no HTTP): `npx just bench-hooks --rounds 5`
+bench-hooks *ARGS:
+    node --import tsx bench/runtime/hooks.ts {{ARGS}}
+
 # Memory with 1, 100 and 1,000 plugins; upload-to-serve time.
 bench-scale:
     node --import tsx bench/scale.ts
