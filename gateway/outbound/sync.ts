@@ -11,11 +11,12 @@
  */
 import {
   type CallResponse,
+  CONTROL_IN_HEADER_VALUE,
   FORBIDDEN_HEADERS,
-  INVALID_HEADER_VALUE,
   newMulti,
   type SyncHttp,
   WasmgateError,
+  wireHeaderValue,
 } from '../../runtime/index.ts';
 import type { RequestContext } from '../context.ts';
 import type { LoadedApiInfo } from '../stages/types.ts';
@@ -50,10 +51,10 @@ export function syncHttpFor(ctx: RequestContext, api: LoadedApiInfo): SyncHttp {
         const lower = name.toLowerCase();
         if (!TOKEN.test(name)) return badRequest(`"${name.slice(0, 64)}" is not a valid header name`);
         if (FORBIDDEN_HEADERS.has(lower)) return badRequest(`a plugin may not set "${lower}"`);
-        if (INVALID_HEADER_VALUE.test(value)) {
-          return badRequest(`header "${lower}" may hold only tabs, spaces, visible ASCII and Latin-1`);
+        if (CONTROL_IN_HEADER_VALUE.test(value)) {
+          return badRequest(`header "${lower}" may not contain control characters (CR, LF, NUL, …)`);
         }
-        (headers[lower] ??= []).push(value);
+        (headers[lower] ??= []).push(wireHeaderValue(value));
       }
       const call = {
         id: 'http_request',

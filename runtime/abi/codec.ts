@@ -36,11 +36,25 @@ export const FORBIDDEN_HEADERS: ReadonlySet<string> = new Set([
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /**
- * A character a header value may not hold: what HTTP's field-value grammar
- * and Node's writer both refuse — CR, LF, NUL and every other control
- * character, and anything beyond Latin-1 (values are written as bytes).
+ * A control character (every C0 character but tab, and DEL): what HTTP's
+ * field-value grammar and Node's writer refuse in a header value, CR, LF
+ * and NUL among them.
  */
-export const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+export const CONTROL_IN_HEADER_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/** Anything but tab and printable ASCII (control characters are refused before this is asked). */
+const NON_ASCII = /[^\t\x20-\x7e]/;
+
+/**
+ * A header value as the wire carries it. Node writes header strings one
+ * byte per character (Latin-1), and so do the headers the gateway receives;
+ * a plugin's value beyond ASCII is turned into its UTF-8 bytes, one
+ * character each, so it leaves as the UTF-8 the plugin wrote.
+ */
+export function wireHeaderValue(value: string): string {
+  return NON_ASCII.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value;
+}
 
 function badOutput(message: string, cause?: unknown): WasmgateError {
   return new WasmgateError('BAD_OUTPUT', message, cause === undefined ? undefined : { cause });
@@ -70,11 +84,12 @@ function normaliseHeaders(map: Record<string, string | string[]> | undefined, wh
     // The decoded arrays are the gateway's own: kept, not copied.
     const values = typeof value === 'string' ? [value] : value;
     for (let j = 0; j < values.length; j++) {
-      if (INVALID_HEADER_VALUE.test(values[j]!))
+      if (CONTROL_IN_HEADER_VALUE.test(values[j]!))
         throw new WasmgateError(
           'FORBIDDEN_HEADER',
-          `${where}.${lower}: values may hold only tabs, spaces, visible ASCII and Latin-1 (no CR, LF, NUL or other control characters)`,
+          `${where}.${lower}: values may not contain control characters (CR, LF, NUL, …)`,
         );
+      values[j] = wireHeaderValue(values[j]!);
     }
     const seen = out[lower];
     if (seen) for (let j = 0; j < values.length; j++) seen.push(values[j]!);

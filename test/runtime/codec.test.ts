@@ -198,3 +198,24 @@ describe('the output cap', () => {
     }
   });
 });
+
+describe('header values', () => {
+  const set = (value: string) => encode({ request: { set_headers: { 'x-a': [value] } } });
+
+  it('refuses every control character but tab, and keeps tab and printable ASCII as they are', () => {
+    for (const c of [0, 1, 8, 10, 13, 27, 31, 127]) {
+      expect(() => decodeResult(set(`a${String.fromCharCode(c)}b`), 'pre', 1 << 20), `\\x${c.toString(16)}`).toThrow(
+        expect.objectContaining({ code: 'FORBIDDEN_HEADER' }),
+      );
+    }
+    expect(decodeResult(set('a\tb ~!'), 'pre', 1 << 20).request?.set_headers?.['x-a']).toEqual(['a\tb ~!']);
+  });
+
+  it('turns a value beyond ASCII into its UTF-8 bytes, one character each, as the wire carries it', () => {
+    for (const text of ['é', 'réq-ü-日本', 'snow \u2603', '\u{1F600}']) {
+      const [value] = decodeResult(set(text), 'pre', 1 << 20).request?.set_headers?.['x-a'] ?? [];
+      expect(Buffer.from(value!, 'latin1').toString('utf8')).toBe(text);
+      expect(value).toMatch(/^[\x20-\x7e\x80-\xff]+$/);
+    }
+  });
+});
