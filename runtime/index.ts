@@ -13,13 +13,7 @@ import { type RuntimeLimits, resolveLimits } from './limits.ts';
 import { type PipelineOptions, sha256 } from './upload/names.ts';
 import { PipelineWorker } from './upload/pipeline-worker.ts';
 
-export {
-  CONTROL_IN_HEADER_VALUE,
-  decodeResult,
-  encodeEnvelope,
-  FORBIDDEN_HEADERS,
-  wireHeaderValue,
-} from './abi/codec.ts';
+export { checkHeaderName, checkHeaderValue, decodeResult, encodeEnvelope, FORBIDDEN_HEADERS } from './abi/codec.ts';
 export * from './abi/records.ts';
 export type { CallEvent, CallOptions, CallOutcome, PreparedModule } from './binding.ts';
 export { PluginBinding } from './binding.ts';

@@ -11,18 +11,16 @@
  */
 import {
   type CallResponse,
-  CONTROL_IN_HEADER_VALUE,
-  FORBIDDEN_HEADERS,
+  checkHeaderName,
+  checkHeaderValue,
   newMulti,
   type SyncHttp,
   WasmgateError,
-  wireHeaderValue,
 } from '../../runtime/index.ts';
 import type { RequestContext } from '../context.ts';
 import type { LoadedApiInfo } from '../stages/types.ts';
 
 const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const MAX_URL = 8192;
 
 function badRequest(message: string): CallResponse {
@@ -48,13 +46,14 @@ export function syncHttpFor(ctx: RequestContext, api: LoadedApiInfo): SyncHttp {
       // `__proto__` is a valid token: the map must not inherit from Object.prototype.
       const headers = newMulti();
       for (const [name, value] of Object.entries(req.headers)) {
-        const lower = name.toLowerCase();
-        if (!TOKEN.test(name)) return badRequest(`"${name.slice(0, 64)}" is not a valid header name`);
-        if (FORBIDDEN_HEADERS.has(lower)) return badRequest(`a plugin may not set "${lower}"`);
-        if (CONTROL_IN_HEADER_VALUE.test(value)) {
-          return badRequest(`header "${lower}" may not contain control characters (CR, LF, NUL, …)`);
+        // The same rules as a result's headers (runtime/abi/codec.ts), answered as BAD_REQUEST.
+        try {
+          const lower = checkHeaderName(name, 'headers');
+          (headers[lower] ??= []).push(checkHeaderValue(value, `headers.${lower}`));
+        } catch (err) {
+          if (!(err instanceof WasmgateError)) throw err;
+          return badRequest(err.message);
         }
-        (headers[lower] ??= []).push(wireHeaderValue(value));
       }
       const call = {
         id: 'http_request',

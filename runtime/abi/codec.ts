@@ -41,18 +41,22 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * and NUL among them.
  */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-export const CONTROL_IN_HEADER_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+const CONTROL_IN_HEADER_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 /** Anything but tab and printable ASCII (control characters are refused before this is asked). */
 const NON_ASCII = /[^\t\x20-\x7e]/;
 
 /**
- * A header value as the wire carries it. Node writes header strings one
- * byte per character (Latin-1), and so do the headers the gateway receives;
- * a plugin's value beyond ASCII is turned into its UTF-8 bytes, one
- * character each, so it leaves as the UTF-8 the plugin wrote.
+ * A header value a plugin wrote, checked and as the wire carries it, or
+ * FORBIDDEN_HEADER. Node writes header strings one byte per character
+ * (Latin-1), and so do the headers the gateway receives; a plugin's value
+ * beyond ASCII is turned into its UTF-8 bytes, one character each, so it
+ * leaves as the UTF-8 the plugin wrote.
  */
-export function wireHeaderValue(value: string): string {
+export function checkHeaderValue(value: string, where: string): string {
+  if (CONTROL_IN_HEADER_VALUE.test(value)) {
+    throw new WasmgateError('FORBIDDEN_HEADER', `${where}: values may not contain control characters (CR, LF, NUL, …)`);
+  }
   return NON_ASCII.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value;
 }
 
@@ -64,7 +68,8 @@ function notAllowed(hook: Hook, field: string): WasmgateError {
   return new WasmgateError('HOOK_NOT_ALLOWED', `a ${hook} plugin may not return "${field}"`);
 }
 
-function checkName(name: string, where: string): string {
+/** A header name a plugin wrote, checked: its lower-case form, or FORBIDDEN_HEADER. */
+export function checkHeaderName(name: string, where: string): string {
   if (!TOKEN.test(name))
     throw new WasmgateError('FORBIDDEN_HEADER', `${where}: "${name.slice(0, 64)}" is not a valid header name`);
   const lower = name.toLowerCase();
@@ -79,18 +84,11 @@ function normaliseHeaders(map: Record<string, string | string[]> | undefined, wh
   const names = Object.keys(map);
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
-    const lower = checkName(name, where);
+    const lower = checkHeaderName(name, where);
     const value = map[name]!;
     // The decoded arrays are the gateway's own: kept, not copied.
     const values = typeof value === 'string' ? [value] : value;
-    for (let j = 0; j < values.length; j++) {
-      if (CONTROL_IN_HEADER_VALUE.test(values[j]!))
-        throw new WasmgateError(
-          'FORBIDDEN_HEADER',
-          `${where}.${lower}: values may not contain control characters (CR, LF, NUL, …)`,
-        );
-      values[j] = wireHeaderValue(values[j]!);
-    }
+    for (let j = 0; j < values.length; j++) values[j] = checkHeaderValue(values[j]!, `${where}.${lower}`);
     const seen = out[lower];
     if (seen) for (let j = 0; j < values.length; j++) seen.push(values[j]!);
     else out[lower] = values;
@@ -109,7 +107,7 @@ function normaliseParams(map: Record<string, string | string[]> | undefined): Mu
 }
 
 function checkNames(names: string[] | undefined, where: string): string[] | undefined {
-  return names?.map((n) => checkName(n, where));
+  return names?.map((n) => checkHeaderName(n, where));
 }
 
 const encoder = new TextEncoder();
