@@ -19,8 +19,6 @@ let view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 /** The same bytes as a plain Uint8Array: slicing a Buffer builds a Buffer, which costs more. */
 let bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 let pos = 0;
-/** `buf.length`, kept as a number: reading a Buffer's length goes through its prototype. */
-let capacity = buf.length;
 
 /** Encoded frozen objects, by identity. */
 const frozen = new WeakMap<object, Uint8Array>();
@@ -28,7 +26,7 @@ const frozen = new WeakMap<object, Uint8Array>();
 const shallow = new WeakSet<object>();
 
 function room(n: number): void {
-  if (pos + n <= capacity) return;
+  if (pos + n <= buf.length) return;
   let size = buf.length * 2;
   while (size < pos + n) size *= 2;
   const next = Buffer.allocUnsafe(size);
@@ -38,7 +36,6 @@ function room(n: number): void {
 
 function use(next: Buffer): void {
   buf = next;
-  capacity = next.length;
   view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
@@ -66,16 +63,15 @@ function writeString(s: string): void {
   if (n < 32) {
     // Short ASCII (header names, methods, most values): one pass, no native call.
     room(1 + n);
-    const out = bytes;
     const start = pos + 1;
     let i = 0;
     for (; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c >= 0x80) break;
-      out[start + i] = c;
+      bytes[start + i] = c;
     }
     if (i === n) {
-      out[start - 1] = 0xa0 | n;
+      bytes[pos] = 0xa0 | n;
       pos = start + n;
       return;
     }
@@ -203,13 +199,13 @@ function keyBytes(k: string): Uint8Array {
   return out;
 }
 
-function writeKey(k: Uint8Array): void {
-  room(k.length);
-  // Locals: a module variable is reloaded (and checked) on every access.
-  const out = bytes;
-  const at = pos;
-  for (let i = 0; i < k.length; i++) out[at + i] = k[i]!;
-  pos = at + k.length;
+/** Copies bytes already encoded (a key, a kept piece): short ones byte by byte, longer ones natively. */
+function writeChunk(chunk: Uint8Array): void {
+  const n = chunk.length;
+  room(n);
+  if (n <= 16) for (let i = 0; i < n; i++) bytes[pos + i] = chunk[i]!;
+  else bytes.set(chunk, pos);
+  pos += n;
 }
 
 const K = {
@@ -273,23 +269,18 @@ function writeMulti(m: Record<string, string[]>): void {
   pos = end;
 }
 
-/** Copies bytes already encoded: a native copy once a piece is longer than a few bytes. */
-function writeChunk(chunk: Uint8Array): void {
-  room(chunk.length);
-  bytes.set(chunk, pos);
-  pos += chunk.length;
-}
-
 /**
  * The request's fixed fields (method to remote_addr) as last encoded. A
  * request's hooks run one after another, and these fields change only when a
  * plugin rewrites the URL, so most envelopes copy them instead of encoding
  * twelve small strings again.
  */
-let lastRequest: RequestShape | null = null;
-let lastScalars: Uint8Array = new Uint8Array(0);
+let lastScalars: RequestScalars | null = null;
+let lastScalarBytes: Uint8Array = new Uint8Array(0);
 
-function sameScalars(a: RequestShape, b: RequestShape): boolean {
+type RequestScalars = Pick<RequestShape, 'method' | 'url' | 'request_uri' | 'scheme' | 'host' | 'remote_addr'>;
+
+function sameScalars(a: RequestScalars, b: RequestScalars): boolean {
   return (
     a.method === b.method &&
     a.url === b.url &&
@@ -303,44 +294,33 @@ function sameScalars(a: RequestShape, b: RequestShape): boolean {
 function writeRequest(r: RequestShape): void {
   room(1);
   bytes[pos++] = 0x89;
-  if (lastRequest !== null && sameScalars(r, lastRequest)) {
-    writeChunk(lastScalars);
+  if (lastScalars !== null && sameScalars(r, lastScalars)) {
+    writeChunk(lastScalarBytes);
   } else {
     const start = pos;
-    writeKey(K.method);
+    writeChunk(K.method);
     writeString(r.method);
-    writeKey(K.url);
+    writeChunk(K.url);
     writeString(r.url);
-    writeKey(K.request_uri);
+    writeChunk(K.request_uri);
     writeString(r.request_uri);
-    writeKey(K.scheme);
+    writeChunk(K.scheme);
     writeString(r.scheme);
-    writeKey(K.host);
+    writeChunk(K.host);
     writeString(r.host);
-    writeKey(K.remote_addr);
+    writeChunk(K.remote_addr);
     writeString(r.remote_addr);
-    lastScalars = bytes.slice(start, pos);
-    lastRequest = {
-      method: r.method,
-      url: r.url,
-      request_uri: r.request_uri,
-      scheme: r.scheme,
-      host: r.host,
-      remote_addr: r.remote_addr,
-      params: EMPTY_MULTI,
-      headers: EMPTY_MULTI,
-      body: null,
-    };
+    lastScalarBytes = bytes.slice(start, pos);
+    const { method, url, request_uri, scheme, host, remote_addr } = r;
+    lastScalars = { method, url, request_uri, scheme, host, remote_addr };
   }
-  writeKey(K.params);
+  writeChunk(K.params);
   writeMulti(r.params);
-  writeKey(K.headers);
+  writeChunk(K.headers);
   writeMulti(r.headers);
-  writeKey(K.body);
+  writeChunk(K.body);
   writeNullableBytes(r.body);
 }
-
-const EMPTY_MULTI: Record<string, string[]> = Object.freeze({}) as Record<string, string[]>;
 
 /** `{"v": 1, "hook": <hook>, "request": ` for each hook, encoded once. */
 const openings = new Map<string, Uint8Array>();
@@ -349,11 +329,11 @@ function writeOpening(v: number, hook: string): void {
   const chunk = v === 1 ? openings.get(hook) : undefined;
   if (chunk === undefined) {
     const start = pos;
-    writeKey(K.v);
+    writeChunk(K.v);
     writeNumber(v);
-    writeKey(K.hook);
+    writeChunk(K.hook);
     writeString(hook);
-    writeKey(K.request);
+    writeChunk(K.request);
     // Hooks are a handful of names; anything else is written but not kept.
     if (v === 1 && openings.size < 16) openings.set(hook, bytes.slice(start, pos));
     return;
@@ -398,10 +378,10 @@ function writeMetadata(m: EnvelopeShape['metadata']): void {
   if (m.request_id === lastRequestId) writeChunk(requestIdChunk);
   else {
     const start = pos;
-    writeKey(K.metadata);
+    writeChunk(K.metadata);
     room(1);
     bytes[pos++] = 0x84;
-    writeKey(K.request_id);
+    writeChunk(K.request_id);
     writeString(m.request_id);
     requestIdChunk = bytes.slice(start, pos);
     lastRequestId = m.request_id;
@@ -409,11 +389,11 @@ function writeMetadata(m: EnvelopeShape['metadata']): void {
   if (m.plugin === lastPlugin && m.version === lastVersion) writeChunk(pluginChunk);
   else {
     const start = pos;
-    writeKey(K.plugin);
+    writeChunk(K.plugin);
     writeString(m.plugin);
-    writeKey(K.version);
+    writeChunk(K.version);
     writeString(m.version);
-    writeKey(K.time);
+    writeChunk(K.time);
     pluginChunk = bytes.slice(start, pos);
     lastPlugin = m.plugin;
     lastVersion = m.version;
@@ -442,34 +422,34 @@ export function encodeEnvelopeShape(e: EnvelopeShape): Uint8Array {
     writeOpening(e.v, e.hook);
     writeRequest(e.request);
     if (e.session !== undefined) {
-      writeKey(K.session);
+      writeChunk(K.session);
       writeValue(e.session);
     }
     if (e.response !== undefined) {
       const r = e.response;
-      writeKey(K.response);
+      writeChunk(K.response);
       room(1);
       bytes[pos++] = 0x83;
-      writeKey(K.status_code);
+      writeChunk(K.status_code);
       writeNumber(r.status_code);
-      writeKey(K.headers);
+      writeChunk(K.headers);
       writeMulti(r.headers);
-      writeKey(K.body);
+      writeChunk(K.body);
       writeNullableBytes(r.body);
     }
     if (e.record !== undefined) {
-      writeKey(K.record);
+      writeChunk(K.record);
       writeValue(e.record);
     }
-    writeKey(K.spec);
+    writeChunk(K.spec);
     writeValue(e.spec);
     writeMetadata(e.metadata);
     if (e.responses !== undefined) {
-      writeKey(K.responses);
+      writeChunk(K.responses);
       writeValue(e.responses);
     }
     if (e.state !== undefined) {
-      writeKey(K.state);
+      writeChunk(K.state);
       writeBytes(e.state);
     }
     const out = Buffer.allocUnsafe(pos);
