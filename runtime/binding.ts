@@ -235,7 +235,8 @@ export class PluginBinding {
     let extismOutput: Uint8Array | null = null;
     inst.holder.state = state;
     try {
-      const out = await inst.plugin.call(exportName, this.module.facts.fastInput ? undefined : input, state);
+      // Host functions find the state on the instance (holder), not in Extism's host context.
+      const out = await inst.plugin.call(exportName, this.module.facts.fastInput ? undefined : input);
       inst.holder.state = null;
       if (state.error) throw state.error;
       if (!state.output && out) extismOutput = out.bytes();

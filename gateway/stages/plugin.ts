@@ -53,7 +53,7 @@ export function requestRecord(ctx: RequestContext, body: Uint8Array | null): Req
 export function buildEnvelope(ctx: RequestContext, api: LoadedApiInfo, plugin: BoundPlugin, hook: Hook): Envelope {
   const request = requestRecord(ctx, plugin.needsBody ? ctx.body : null);
   const metadata = { request_id: ctx.id, plugin: plugin.label, version: '1', time: ctx.time };
-  // Fields in the order of the Envelope record (runtime/abi/records.ts); pre and auth see no session.
+  // Pre and auth see no session.
   return hook === 'pre' || hook === 'auth'
     ? { v: ABI_VERSION, hook, request, spec: api.envelopeSpec, metadata }
     : { v: ABI_VERSION, hook, request, session: ctx.session, spec: api.envelopeSpec, metadata };
