@@ -117,7 +117,7 @@ export async function start(
   if (app.demoUpstreamPort !== null) {
     out('try:');
     out(`  curl -i ${base}/demo/anything?x=1                     # pre, post-auth, post and response plugins`);
-    out(`  curl -i ${base}/demo/hello?name=Zoë                   # a per-endpoint plugin answering by itself`);
+    out(`  curl -i ${base}/demo/hello?name=Zo%C3%AB              # a per-endpoint plugin answering by itself`);
     out(
       `  curl -i ${base}/demo/redirect                         # response plugin rewrites Location, adds two Set-Cookie`,
     );
