@@ -1,10 +1,14 @@
 /**
  * Envelope encoding and result decoding. Decoding is the edge where plugin
  * output enters the gateway: length first, then strict msgpack (reader.ts),
- * then the schema, then the hook's capabilities and header rules. A result is
- * returned only when all of it is valid, so changes apply all or nothing.
+ * then the schema, then the hook's capabilities and header rules
+ * (headers.ts). A result is returned only when all of it is valid, so
+ * changes apply all or nothing. The common results (header edits) take a
+ * one-pass path that accepts only what this one would (common-result.ts).
  */
 import { WasmgateError } from '../errors.ts';
+import { decodeCommonResult } from './common-result.ts';
+import { checkHeaderName, checkHeaderValue } from './headers.ts';
 import { MsgpackError, readMsgpack } from './reader.ts';
 import { type Envelope, type Hook, type HookResult, type Multi, newMulti } from './records.ts';
 import { validateResult } from './schema.ts';
@@ -19,46 +23,9 @@ export function encodeEnvelope(envelope: Envelope): Uint8Array {
   return encodeEnvelopeShape(envelope);
 }
 
+export { checkHeaderName, checkHeaderValue, FORBIDDEN_HEADERS } from './headers.ts';
+
 const REQUEST_HOOKS: ReadonlySet<Hook> = new Set(['pre', 'auth', 'post_auth', 'endpoint', 'post']);
-
-/** Headers a plugin may never set, add or delete: they frame the message on the wire. */
-export const FORBIDDEN_HEADERS: ReadonlySet<string> = new Set([
-  'host',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'keep-alive',
-  'upgrade',
-  'te',
-  'trailer',
-  'proxy-connection',
-]);
-
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/**
- * A control character (every C0 character but tab, and DEL): what HTTP's
- * field-value grammar and Node's writer refuse in a header value, CR, LF
- * and NUL among them.
- */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL_IN_HEADER_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
-
-/** Anything but tab and printable ASCII (control characters are refused before this is asked). */
-const NON_ASCII = /[^\t\x20-\x7e]/;
-
-/**
- * A header value a plugin wrote, checked and as the wire carries it, or
- * FORBIDDEN_HEADER. Node writes header strings one byte per character
- * (Latin-1), and so do the headers the gateway receives; a plugin's value
- * beyond ASCII is turned into its UTF-8 bytes, one character each, so it
- * leaves as the UTF-8 the plugin wrote.
- */
-export function checkHeaderValue(value: string, where: string): string {
-  if (CONTROL_IN_HEADER_VALUE.test(value)) {
-    throw new WasmgateError('FORBIDDEN_HEADER', `${where}: values may not contain control characters (CR, LF, NUL, …)`);
-  }
-  return NON_ASCII.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value;
-}
 
 function badOutput(message: string, cause?: unknown): WasmgateError {
   return new WasmgateError('BAD_OUTPUT', message, cause === undefined ? undefined : { cause });
@@ -66,16 +33,6 @@ function badOutput(message: string, cause?: unknown): WasmgateError {
 
 function notAllowed(hook: Hook, field: string): WasmgateError {
   return new WasmgateError('HOOK_NOT_ALLOWED', `a ${hook} plugin may not return "${field}"`);
-}
-
-/** A header name a plugin wrote, checked: its lower-case form, or FORBIDDEN_HEADER. */
-export function checkHeaderName(name: string, where: string): string {
-  if (!TOKEN.test(name))
-    throw new WasmgateError('FORBIDDEN_HEADER', `${where}: "${name.slice(0, 64)}" is not a valid header name`);
-  const lower = name.toLowerCase();
-  if (FORBIDDEN_HEADERS.has(lower))
-    throw new WasmgateError('FORBIDDEN_HEADER', `${where}: a plugin may not change "${lower}"`);
-  return lower;
 }
 
 function normaliseHeaders(map: Record<string, string | string[]> | undefined, where: string): Multi | undefined {
@@ -170,6 +127,11 @@ export function decodeResult(output: Uint8Array | null, hook: Hook, maxOutputByt
       `the plugin output is ${output.byteLength} bytes; the limit is ${maxOutputBytes}`,
     );
   }
+  return decodeCommonResult(output, hook) ?? decodeGeneralResult(output, hook);
+}
+
+/** decodeResult's general path alone, for any output within the size limit (tests compare the two paths). */
+export function decodeGeneralResult(output: Uint8Array, hook: Hook): HookResult {
   let raw: unknown;
   try {
     raw = readMsgpack(output);

@@ -63,17 +63,18 @@ function wide(n: number): DataView {
 /**
  * Short ASCII strings (map keys, header names, methods) repeat from call to
  * call: they are kept by their bytes in a small table, so a known one costs
- * a hash and a compare rather than a new string.
+ * a hash and a compare rather than a new string. Null when the bytes are
+ * not all ASCII. Shared with the common-result decoder (common-result.ts).
  */
-const SHORT = 16;
+export const SHORT_ASCII = 16;
 const SLOTS = 4096;
 const slotBytes: (Uint8Array | undefined)[] = new Array(SLOTS);
 const slotStrings: string[] = new Array(SLOTS);
 
-function shortAscii(start: number, n: number): string | null {
+export function shortAscii(b: Uint8Array, start: number, n: number): string | null {
   let h = n;
   for (let i = start; i < start + n; i++) {
-    const c = src[i]!;
+    const c = b[i]!;
     if (c >= 0x80) return null;
     h = (Math.imul(h, 31) + c) | 0;
   }
@@ -81,10 +82,10 @@ function shortAscii(start: number, n: number): string | null {
   const known = slotBytes[slot];
   if (known !== undefined && known.length === n) {
     let i = 0;
-    while (i < n && known[i] === src[start + i]) i++;
+    while (i < n && known[i] === b[start + i]) i++;
     if (i === n) return slotStrings[slot]!;
   }
-  const bytes = src.slice(start, start + n);
+  const bytes = b.slice(start, start + n);
   const s = String.fromCharCode.apply(null, bytes as unknown as number[]);
   slotBytes[slot] = bytes;
   slotStrings[slot] = s;
@@ -95,8 +96,8 @@ function str(n: number): string {
   need(n);
   const start = pos;
   pos += n;
-  if (n <= SHORT) {
-    const s = shortAscii(start, n);
+  if (n <= SHORT_ASCII) {
+    const s = shortAscii(src, start, n);
     if (s !== null) return s;
   }
   return utf8.decode(src.subarray(start, pos));
