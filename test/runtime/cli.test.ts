@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../gateway/cli/main.ts';
+import { smallEnvelope } from '../harness/envelope.ts';
 import { manyFunctions, paddedModule, wat } from '../harness/wat.ts';
 
 let dir: string;
@@ -111,26 +112,7 @@ describe('wasmgate plugin run', () => {
   it('takes an envelope from --input', async () => {
     const echo = await file('echo2.wasm', wat('echo-fast'));
     // An echo returns its input: not a valid result, so the run fails with BAD_OUTPUT naming the field.
-    const input = await file(
-      'in.json',
-      JSON.stringify({
-        v: 1,
-        hook: 'pre',
-        request: {
-          method: 'GET',
-          url: '/',
-          request_uri: '/',
-          scheme: 'http',
-          host: 'h',
-          remote_addr: '1.2.3.4',
-          params: {},
-          headers: {},
-          body: null,
-        },
-        spec: { api_id: 'a', org_id: 'o', name: 'n', config_data: {} },
-        metadata: { request_id: 'r', plugin: 'p', version: '1', time: 0 },
-      }),
-    );
+    const input = await file('in.json', JSON.stringify(smallEnvelope()));
     const r = await run(['plugin', 'run', echo, '--export', 'echo', '--hook', 'pre', '--input', input]);
     expect(r.code).toBe(1);
     expect(r.json).toMatchObject({ ok: false, error: { code: 'BAD_OUTPUT' } });

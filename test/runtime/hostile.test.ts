@@ -8,6 +8,7 @@
 import { encode } from 'msgpackr';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type PluginBinding, type PluginLogLine, Runtime, type WasmgateError } from '../../runtime/index.ts';
+import { smallEnvelope } from '../harness/envelope.ts';
 import { manyFunctions, manyLocals, paddedModule, wat } from '../harness/wat.ts';
 import { codeOf, heartbeat, watched } from './liveness.ts';
 
@@ -15,23 +16,7 @@ const logs: PluginLogLine[] = [];
 const runtime = new Runtime({ logSink: (line) => logs.push(line) });
 afterAll(() => runtime.close());
 
-const envelope = encode({
-  v: 1,
-  hook: 'pre',
-  request: {
-    method: 'GET',
-    url: '/',
-    request_uri: '/',
-    scheme: 'http',
-    host: 'h',
-    remote_addr: '127.0.0.1',
-    params: {},
-    headers: {},
-    body: null,
-  },
-  spec: { api_id: 'a', org_id: 'o', name: 'n', config_data: {} },
-  metadata: { request_id: 'r', plugin: 'p', version: '1', time: 0 },
-});
+const envelope = encode(smallEnvelope());
 
 let apiCounter = 0;
 async function bound(name: string, rt: Runtime = runtime): Promise<PluginBinding> {
