@@ -6,6 +6,7 @@
  */
 import { decodeResult, encodeEnvelope } from './abi/codec.ts';
 import type { Envelope, Hook, HookResult } from './abi/records.ts';
+import { encodeEnvelopeView } from './abi/writer.ts';
 import { classify } from './classify.ts';
 import { isPluginFault, WasmgateError } from './errors.ts';
 import { CallState, type PluginLogSink } from './host-functions.ts';
@@ -149,14 +150,22 @@ export class PluginBinding {
     envelope: Envelope | Uint8Array,
     opts: CallOptions = {},
   ): HookResult | Promise<HookResult> {
-    const input = envelope instanceof Uint8Array ? envelope : encodeEnvelope(envelope);
-    if (!this.#direct) return this.#run(exportName, input, opts, hook, (o) => this.#decode(o, hook));
+    if (!this.#direct) {
+      const input = envelope instanceof Uint8Array ? envelope : encodeEnvelope(envelope);
+      return this.#run(exportName, input, opts, hook, (o) => this.#decode(o, hook));
+    }
+    // A direct call reads its input before anything else can write an envelope: a view of the
+    // writer's scratch serves, copied only if the call has to wait for an instance.
+    const input = envelope instanceof Uint8Array ? envelope : encodeEnvelopeView(envelope);
     const started = process.hrtime.bigint();
     let fuelUsed = 0;
     try {
       this.#begin(exportName);
       const inst = this.#pool.tryAcquire();
-      if (!inst) return this.#run(exportName, input, opts, hook, (o) => this.#decode(o, hook));
+      if (!inst) {
+        const kept = input === envelope ? input : input.slice();
+        return this.#run(exportName, kept, opts, hook, (o) => this.#decode(o, hook));
+      }
       const outcome = this.#invokeDirect(inst, exportName, input, opts);
       fuelUsed = outcome.fuelUsed;
       const value = this.#decode(outcome, hook);

@@ -155,12 +155,20 @@ async function continuation(
   return result;
 }
 
-function setAll(target: Multi, changes: Multi | undefined): void {
-  if (changes) for (const [k, v] of Object.entries(changes)) target[k] = v;
+// Changes are the gateway's own decoded maps (no prototype): `for…in` walks their names without
+// building the entry arrays Object.entries would.
+export function setAll(target: Multi, changes: Multi | undefined): void {
+  if (changes) for (const k in changes) target[k] = changes[k]!;
 }
 
-function addAll(target: Multi, changes: Multi | undefined): void {
-  if (changes) for (const [k, v] of Object.entries(changes)) (target[k] ??= []).push(...v);
+export function addAll(target: Multi, changes: Multi | undefined): void {
+  if (!changes) return;
+  for (const k in changes) {
+    const values = changes[k]!;
+    const seen = target[k];
+    if (seen === undefined) target[k] = values.slice();
+    else for (let i = 0; i < values.length; i++) seen.push(values[i]!);
+  }
 }
 
 /** Applies request changes in a fixed order: delete, set, add (docs/abi.md §5). */

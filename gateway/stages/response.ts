@@ -7,7 +7,7 @@
 import { ABI_VERSION, type Envelope, type Multi, type ResponseChanges } from '../../runtime/index.ts';
 import type { RequestContext } from '../context.ts';
 import type { UpstreamBody } from '../proxy/upstream-body.ts';
-import { type BoundPlugin, callPlugin, requestRecord } from './plugin.ts';
+import { addAll, type BoundPlugin, callPlugin, requestRecord, setAll } from './plugin.ts';
 import type { LoadedApiInfo } from './types.ts';
 
 export interface UpstreamAnswer {
@@ -20,8 +20,8 @@ export interface UpstreamAnswer {
 function applyResponseChanges(answer: UpstreamAnswer, c: ResponseChanges): void {
   if (c.status_code !== undefined) answer.status = c.status_code;
   if (c.delete_headers) for (const name of c.delete_headers) delete answer.headers[name];
-  if (c.set_headers) for (const [k, v] of Object.entries(c.set_headers)) answer.headers[k] = v;
-  if (c.add_headers) for (const [k, v] of Object.entries(c.add_headers)) (answer.headers[k] ??= []).push(...v);
+  setAll(answer.headers, c.set_headers);
+  addAll(answer.headers, c.add_headers);
   if (c.body) {
     if (!(answer.body instanceof Uint8Array)) answer.body.drop();
     answer.body = c.body;

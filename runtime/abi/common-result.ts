@@ -15,7 +15,7 @@
  * both paths agree.
  */
 import { FORBIDDEN_HEADERS } from './headers.ts';
-import { SHORT_ASCII, shortAscii } from './reader.ts';
+import { cachedAscii, SHORT_ASCII } from './reader.ts';
 import type { Hook, HookResult, Multi, RequestChanges, ResponseChanges } from './records.ts';
 import { newMulti } from './records.ts';
 
@@ -162,43 +162,51 @@ function nameList(): string[] | undefined {
 
 /** A fixstr token, lower-cased, that a plugin may change. */
 function headerName(): string | undefined {
-  const b = src[pos];
-  if (b === undefined || b < 0xa1 || b > 0xbf) return undefined;
-  const n = b & 0x1f;
+  const b = src;
+  const head = b[pos];
+  if (head === undefined || head < 0xa1 || head > 0xbf) return undefined;
+  const n = head & 0x1f;
   const start = pos + 1;
-  if (start + n > src.length) return undefined;
+  const end = start + n;
+  if (end > b.length) return undefined;
   let upper = false;
-  for (let i = start; i < start + n; i++) {
-    const c = src[i]!;
+  let h = n;
+  for (let i = start; i < end; i++) {
+    const c = b[i]!;
     const t = c < 0x80 ? TCHAR[c]! : 0;
     if (t === 0) return undefined;
     if (t === 2) upper = true;
+    h = (Math.imul(h, 31) + c) | 0;
   }
-  pos = start + n;
-  let name = n <= SHORT_ASCII ? shortAscii(src, start, n)! : latin1(start, n);
+  pos = end;
+  let name = n <= SHORT_ASCII ? cachedAscii(b, start, n, h) : latin1(start, n);
   if (upper) name = name.toLowerCase();
   return FORBIDDEN_HEADERS.has(name) ? undefined : name;
 }
 
 /** A fixstr or str8 of tab and printable ASCII. */
 function headerValue(): string | undefined {
-  const b = src[pos];
+  const b = src;
+  const head = b[pos];
   let n: number;
   let start: number;
-  if (b !== undefined && b >= 0xa0 && b <= 0xbf) {
-    n = b & 0x1f;
+  if (head !== undefined && head >= 0xa0 && head <= 0xbf) {
+    n = head & 0x1f;
     start = pos + 1;
-  } else if (b === 0xd9 && pos + 1 < src.length) {
-    n = src[pos + 1]!;
+  } else if (head === 0xd9 && pos + 1 < b.length) {
+    n = b[pos + 1]!;
     start = pos + 2;
   } else return undefined;
-  if (start + n > src.length) return undefined;
-  for (let i = start; i < start + n; i++) {
-    const c = src[i]!;
+  const end = start + n;
+  if (end > b.length) return undefined;
+  let h = n;
+  for (let i = start; i < end; i++) {
+    const c = b[i]!;
     if ((c < 0x20 && c !== 0x09) || c > 0x7e) return undefined;
+    h = (Math.imul(h, 31) + c) | 0;
   }
-  pos = start + n;
-  return n <= SHORT_ASCII ? shortAscii(src, start, n)! : latin1(start, n);
+  pos = end;
+  return n <= SHORT_ASCII ? cachedAscii(b, start, n, h) : latin1(start, n);
 }
 
 function latin1(start: number, n: number): string {

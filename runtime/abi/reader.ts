@@ -78,6 +78,11 @@ export function shortAscii(b: Uint8Array, start: number, n: number): string | nu
     if (c >= 0x80) return null;
     h = (Math.imul(h, 31) + c) | 0;
   }
+  return cachedAscii(b, start, n, h);
+}
+
+/** The string of ASCII bytes whose hash (as shortAscii computes it) the caller already has. */
+export function cachedAscii(b: Uint8Array, start: number, n: number, h: number): string {
   const slot = h & (SLOTS - 1);
   const known = slotBytes[slot];
   if (known !== undefined && known.length === n) {

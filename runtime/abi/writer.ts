@@ -408,55 +408,75 @@ function writeMetadata(m: EnvelopeShape['metadata']): void {
  * of the cost. The gateway builds its envelopes in that order.
  */
 export function encodeEnvelopeShape(e: EnvelopeShape): Uint8Array {
-  pos = 0;
   try {
-    const n =
-      5 +
-      (e.session !== undefined ? 1 : 0) +
-      (e.response !== undefined ? 1 : 0) +
-      (e.record !== undefined ? 1 : 0) +
-      (e.responses !== undefined ? 1 : 0) +
-      (e.state !== undefined ? 1 : 0);
-    room(1);
-    bytes[pos++] = 0x80 | n;
-    writeOpening(e.v, e.hook);
-    writeRequest(e.request);
-    if (e.session !== undefined) {
-      writeChunk(K.session);
-      writeValue(e.session);
-    }
-    if (e.response !== undefined) {
-      const r = e.response;
-      writeChunk(K.response);
-      room(1);
-      bytes[pos++] = 0x83;
-      writeChunk(K.status_code);
-      writeNumber(r.status_code);
-      writeChunk(K.headers);
-      writeMulti(r.headers);
-      writeChunk(K.body);
-      writeNullableBytes(r.body);
-    }
-    if (e.record !== undefined) {
-      writeChunk(K.record);
-      writeValue(e.record);
-    }
-    writeChunk(K.spec);
-    writeValue(e.spec);
-    writeMetadata(e.metadata);
-    if (e.responses !== undefined) {
-      writeChunk(K.responses);
-      writeValue(e.responses);
-    }
-    if (e.state !== undefined) {
-      writeChunk(K.state);
-      writeBytes(e.state);
-    }
+    writeEnvelope(e);
     const out = Buffer.allocUnsafe(pos);
     buf.copy(out, 0, 0, pos);
     return out;
   } finally {
     if (buf.length > KEEP_BYTES) use(Buffer.allocUnsafe(INITIAL_BYTES));
+  }
+}
+
+/**
+ * encodeEnvelopeShape's bytes as a view of the writer's scratch buffer, not
+ * a copy: valid only until the next envelope is written. For a call that
+ * reads its input before anything else can encode (a direct call,
+ * runtime/binding.ts), it saves an allocation and a copy per call.
+ */
+export function encodeEnvelopeView(e: EnvelopeShape): Uint8Array {
+  try {
+    writeEnvelope(e);
+    return bytes.subarray(0, pos);
+  } finally {
+    // The view keeps a grown buffer alive for as long as it is held; the writer lets it go.
+    if (buf.length > KEEP_BYTES) use(Buffer.allocUnsafe(INITIAL_BYTES));
+  }
+}
+
+function writeEnvelope(e: EnvelopeShape): void {
+  pos = 0;
+  const n =
+    5 +
+    (e.session !== undefined ? 1 : 0) +
+    (e.response !== undefined ? 1 : 0) +
+    (e.record !== undefined ? 1 : 0) +
+    (e.responses !== undefined ? 1 : 0) +
+    (e.state !== undefined ? 1 : 0);
+  room(1);
+  bytes[pos++] = 0x80 | n;
+  writeOpening(e.v, e.hook);
+  writeRequest(e.request);
+  if (e.session !== undefined) {
+    writeChunk(K.session);
+    writeValue(e.session);
+  }
+  if (e.response !== undefined) {
+    const r = e.response;
+    writeChunk(K.response);
+    room(1);
+    bytes[pos++] = 0x83;
+    writeChunk(K.status_code);
+    writeNumber(r.status_code);
+    writeChunk(K.headers);
+    writeMulti(r.headers);
+    writeChunk(K.body);
+    writeNullableBytes(r.body);
+  }
+  if (e.record !== undefined) {
+    writeChunk(K.record);
+    writeValue(e.record);
+  }
+  writeChunk(K.spec);
+  writeValue(e.spec);
+  writeMetadata(e.metadata);
+  if (e.responses !== undefined) {
+    writeChunk(K.responses);
+    writeValue(e.responses);
+  }
+  if (e.state !== undefined) {
+    writeChunk(K.state);
+    writeBytes(e.state);
   }
 }
 

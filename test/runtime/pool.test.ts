@@ -2,10 +2,13 @@
  * Instance pools under concurrency, quarantine, and a binding replaced
  * while calls are in flight. Real modules from test/fixtures/wat.
  */
+import { readFile } from 'node:fs/promises';
 import { encode } from 'msgpackr';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type CallEvent, Runtime, type WasmgateError } from '../../runtime/index.ts';
 import { InstancePool } from '../../runtime/pool.ts';
+import { smallEnvelope } from '../harness/envelope.ts';
+import { probeWasm } from '../harness/gateway.ts';
 import { wat } from '../harness/wat.ts';
 import { codeOf, heartbeat } from './liveness.ts';
 
@@ -68,6 +71,19 @@ describe('instance pool', () => {
       expect.objectContaining({ code: 'HOOK_NOT_ALLOWED' }),
     );
     expect(binding.stats()).toMatchObject({ busy: 0, destroyed: 0 });
+  });
+
+  it('a direct call that has to wait for its first instance keeps its own envelope', async () => {
+    // The envelope of a direct call is a view of the writer's scratch; one that waits must not see
+    // the envelopes written after it. The probe stamps the hook it was called at.
+    const module = await runtime.prepare(await readFile(await probeWasm()));
+    const hooks = ['pre', 'post_auth', 'post', 'endpoint'] as const;
+    const pending = hooks.map((hook, i) =>
+      runtime.bind(module, { apiId: `pool-cold-${i}` }).callNow('stamp', hook, smallEnvelope(hook)),
+    );
+    expect(pending.every((r) => r instanceof Promise)).toBe(true);
+    const results = await Promise.all(pending);
+    expect(results.map((r) => r.request?.add_headers?.['x-wasmgate-trace'])).toEqual(hooks.map((h) => [h]));
   });
 
   it('fails fast with POOL_EXHAUSTED when more than poolMaxWaiters calls wait', async () => {
