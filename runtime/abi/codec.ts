@@ -10,20 +10,11 @@ import { WasmgateError } from '../errors.ts';
 import { decodeCommonResult } from './common-result.ts';
 import { checkHeaderName, checkHeaderValue } from './headers.ts';
 import { MsgpackError, readMsgpack } from './reader.ts';
-import { type Envelope, type Hook, type HookResult, type Multi, newMulti } from './records.ts';
+import { type Hook, type HookResult, type Multi, newMulti } from './records.ts';
 import { validateResult } from './schema.ts';
-import { encodeEnvelopeShape } from './writer.ts';
-
-/**
- * The envelope in the canonical encoding (docs/abi.md §6), as plugins
- * receive it: its fields in the order of records.ts `Envelope`, an
- * undefined one left out.
- */
-export function encodeEnvelope(envelope: Envelope): Uint8Array {
-  return encodeEnvelopeShape(envelope);
-}
 
 export { checkHeaderName, checkHeaderValue, FORBIDDEN_HEADERS } from './headers.ts';
+export { encodeEnvelope } from './writer.ts';
 
 const REQUEST_HOOKS: ReadonlySet<Hook> = new Set(['pre', 'auth', 'post_auth', 'endpoint', 'post']);
 

@@ -9,6 +9,7 @@
  * An object seen frozen is encoded once and its bytes reused (the gateway's
  * `spec` records are deep-frozen when their API loads).
  */
+import type { Envelope, RequestRecord } from './records.ts';
 
 const INITIAL_BYTES = 16 * 1024;
 /** A scratch buffer that grew past this for one huge envelope is not kept. */
@@ -278,7 +279,7 @@ function writeMulti(m: Record<string, string[]>): void {
 let lastScalars: RequestScalars | null = null;
 let lastScalarBytes: Uint8Array = new Uint8Array(0);
 
-type RequestScalars = Pick<RequestShape, 'method' | 'url' | 'request_uri' | 'scheme' | 'host' | 'remote_addr'>;
+type RequestScalars = Pick<RequestRecord, 'method' | 'url' | 'request_uri' | 'scheme' | 'host' | 'remote_addr'>;
 
 function sameScalars(a: RequestScalars, b: RequestScalars): boolean {
   return (
@@ -291,7 +292,7 @@ function sameScalars(a: RequestScalars, b: RequestScalars): boolean {
   );
 }
 
-function writeRequest(r: RequestShape): void {
+function writeRequest(r: RequestRecord): void {
   room(1);
   bytes[pos++] = 0x89;
   if (lastScalars !== null && sameScalars(r, lastScalars)) {
@@ -341,32 +342,6 @@ function writeOpening(v: number, hook: string): void {
   writeChunk(chunk);
 }
 
-interface RequestShape {
-  method: string;
-  url: string;
-  request_uri: string;
-  scheme: string;
-  host: string;
-  remote_addr: string;
-  params: Record<string, string[]>;
-  headers: Record<string, string[]>;
-  body: Uint8Array | null;
-}
-
-/** The envelope as the gateway builds it (runtime/abi/records.ts Envelope); the order of its keys is this one. */
-export interface EnvelopeShape {
-  v: number;
-  hook: string;
-  request: RequestShape;
-  session?: unknown;
-  response?: { status_code: number; headers: Record<string, string[]>; body: Uint8Array | null };
-  record?: unknown;
-  spec: object;
-  metadata: { request_id: string; plugin: string; version: string; time: number };
-  responses?: unknown;
-  state?: Uint8Array;
-}
-
 /** The two halves of `metadata` last written: one is the request's, the other the plugin's. */
 let lastRequestId: string | null = null;
 let requestIdChunk: Uint8Array = new Uint8Array(0);
@@ -374,7 +349,7 @@ let lastPlugin: string | null = null;
 let lastVersion: string | null = null;
 let pluginChunk: Uint8Array = new Uint8Array(0);
 
-function writeMetadata(m: EnvelopeShape['metadata']): void {
+function writeMetadata(m: Envelope['metadata']): void {
   if (m.request_id === lastRequestId) writeChunk(requestIdChunk);
   else {
     const start = pos;
@@ -402,39 +377,38 @@ function writeMetadata(m: EnvelopeShape['metadata']): void {
 }
 
 /**
- * An envelope, written field by field rather than walked: the same bytes
- * encodeMsgpack gives an envelope whose keys are in the order of
- * EnvelopeShape (an absent or undefined field is left out), at a fraction
- * of the cost. The gateway builds its envelopes in that order.
+ * An envelope in the canonical encoding (docs/abi.md §6), as plugins
+ * receive it, written field by field rather than walked: the same bytes
+ * encodeMsgpack gives an envelope whose keys are in the order of records.ts
+ * `Envelope` (an absent or undefined field is left out), at a fraction of
+ * the cost. The gateway builds its envelopes in that order.
  */
-export function encodeEnvelopeShape(e: EnvelopeShape): Uint8Array {
+export function encodeEnvelope(e: Envelope): Uint8Array {
   try {
     writeEnvelope(e);
-    const out = Buffer.allocUnsafe(pos);
-    buf.copy(out, 0, 0, pos);
-    return out;
+    return copyOut();
   } finally {
-    if (buf.length > KEEP_BYTES) use(Buffer.allocUnsafe(INITIAL_BYTES));
+    letGrownBufferGo();
   }
 }
 
 /**
- * encodeEnvelopeShape's bytes as a view of the writer's scratch buffer, not
+ * encodeEnvelope's bytes as a view of the writer's scratch buffer, not
  * a copy: valid only until the next envelope is written. For a call that
  * reads its input before anything else can encode (a direct call,
  * runtime/binding.ts), it saves an allocation and a copy per call.
  */
-export function encodeEnvelopeView(e: EnvelopeShape): Uint8Array {
+export function encodeEnvelopeView(e: Envelope): Uint8Array {
   try {
     writeEnvelope(e);
     return bytes.subarray(0, pos);
   } finally {
     // The view keeps a grown buffer alive for as long as it is held; the writer lets it go.
-    if (buf.length > KEEP_BYTES) use(Buffer.allocUnsafe(INITIAL_BYTES));
+    letGrownBufferGo();
   }
 }
 
-function writeEnvelope(e: EnvelopeShape): void {
+function writeEnvelope(e: Envelope): void {
   pos = 0;
   const n =
     5 +
@@ -485,11 +459,20 @@ export function encodeMsgpack(value: unknown): Uint8Array {
   pos = 0;
   try {
     writeValue(value);
-    // A pooled Buffer: a fresh ArrayBuffer per envelope costs twice as much.
-    const out = Buffer.allocUnsafe(pos);
-    buf.copy(out, 0, 0, pos);
-    return out;
+    return copyOut();
   } finally {
-    if (buf.length > KEEP_BYTES) use(Buffer.allocUnsafe(INITIAL_BYTES));
+    letGrownBufferGo();
   }
+}
+
+/** The bytes written, copied out of the scratch buffer into a pooled Buffer (a fresh ArrayBuffer per envelope costs twice as much). */
+function copyOut(): Uint8Array {
+  const out = Buffer.allocUnsafe(pos);
+  buf.copy(out, 0, 0, pos);
+  return out;
+}
+
+/** A scratch buffer that grew for one huge value is not kept. */
+function letGrownBufferGo(): void {
+  if (buf.length > KEEP_BYTES) use(Buffer.allocUnsafe(INITIAL_BYTES));
 }
