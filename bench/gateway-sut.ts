@@ -51,6 +51,14 @@ const api = (id: string, extra: Record<string, unknown> = {}) => ({
 const mw = (m: Record<string, unknown>) => ({ custom_middleware: { driver: 'wasm', ...m } });
 const p = (name: string, path: string, extra: Record<string, unknown> = {}) => ({ name, path, ...extra });
 const tokens = { 'bench-token': 'bench-user' };
+/** The same plugin export on pre, post-auth and post, and `response` (if any) on the response hook. */
+const requestHooks = (name: string, path: string, response?: ReturnType<typeof p>) =>
+  mw({
+    pre: [p(name, path)],
+    post_key_auth: [p(name, path)],
+    post: [p(name, path)],
+    ...(response ? { response: [response] } : {}),
+  });
 
 const docs = [
   api('passthrough'),
@@ -70,34 +78,11 @@ const docs = [
       },
     }),
   },
-  {
-    ...api('hooks4-wat'),
-    ...mw({
-      pre: [p('run', 'trivial@1.0.0')],
-      post_key_auth: [p('run', 'trivial@1.0.0')],
-      post: [p('run', 'trivial@1.0.0')],
-      response: [p('stamp', 'probe@1.0.0')],
-    }),
-  },
+  { ...api('hooks4-wat'), ...requestHooks('run', 'trivial@1.0.0', p('stamp', 'probe@1.0.0')) },
   { ...api('wat1'), ...mw({ pre: [p('run', 'trivial@1.0.0')] }) },
   // The host's own cost per hook: four calls of a minimal WAT export that reads nothing and answers nothing.
-  {
-    ...api('hooks4-noop'),
-    ...mw({
-      pre: [p('ok', 'trivial@1.0.0')],
-      post_key_auth: [p('ok', 'trivial@1.0.0')],
-      post: [p('ok', 'trivial@1.0.0')],
-      response: [p('ok', 'trivial@1.0.0')],
-    }),
-  },
-  {
-    ...api('wat3'),
-    ...mw({
-      pre: [p('run', 'trivial@1.0.0')],
-      post_key_auth: [p('run', 'trivial@1.0.0')],
-      post: [p('run', 'trivial@1.0.0')],
-    }),
-  },
+  { ...api('hooks4-noop'), ...requestHooks('ok', 'trivial@1.0.0', p('ok', 'trivial@1.0.0')) },
+  { ...api('wat3'), ...requestHooks('run', 'trivial@1.0.0') },
   { ...api('kit-response'), ...mw({ response: [p('stamp', 'probe@1.0.0')] }) },
   { ...api('kit-post'), ...mw({ post: [p('stamp', 'probe@1.0.0')] }) },
   // One call that reads and answers nothing, before the upstream and after it (bench/profile.ts pairs).
@@ -107,15 +92,7 @@ const docs = [
   { ...api('wat-response-read'), ...mw({ response: [p('read', 'trivial-response@1.0.0')] }) },
   { ...api('wat-response-emit'), ...mw({ response: [p('emit', 'trivial-response@1.0.0')] }) },
   { ...api('kit-pre'), ...mw({ pre: [p('stamp', 'probe@1.0.0')] }) },
-  {
-    ...api('hooks4'),
-    ...mw({
-      pre: [p('stamp', 'probe@1.0.0')],
-      post_key_auth: [p('stamp', 'probe@1.0.0')],
-      post: [p('stamp', 'probe@1.0.0')],
-      response: [p('stamp', 'probe@1.0.0')],
-    }),
-  },
+  { ...api('hooks4'), ...requestHooks('stamp', 'probe@1.0.0', p('stamp', 'probe@1.0.0')) },
   {
     ...api('all-hooks', {
       config_data: { internal_url: 'http://internal', external_url: 'http://external' },
