@@ -18,19 +18,19 @@ import { FORBIDDEN_HEADERS } from './headers.ts';
 import { cachedAscii, SHORT_ASCII } from './reader.ts';
 import type { Hook, HookResult, Multi, RequestChanges, ResponseChanges } from './records.ts';
 import { newMulti } from './records.ts';
+import { keyBytes } from './writer.ts';
 
 /** 1 for the bytes of an HTTP token (RFC 9110 tchar), 2 for the upper-case letters among them. */
 const TCHAR = new Uint8Array(128);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZ') TCHAR[c.charCodeAt(0)] = 2;
 
-const key = (k: string) => Uint8Array.from([0xa0 | k.length, ...Array.from(k, (c) => c.charCodeAt(0))]);
-const K_REQUEST = key('request');
-const K_RESPONSE = key('response');
-const K_SET = key('set_headers');
-const K_ADD = key('add_headers');
-const K_DELETE = key('delete_headers');
-const K_STATUS = key('status_code');
+const K_REQUEST = keyBytes('request');
+const K_RESPONSE = keyBytes('response');
+const K_SET = keyBytes('set_headers');
+const K_ADD = keyBytes('add_headers');
+const K_DELETE = keyBytes('delete_headers');
+const K_STATUS = keyBytes('status_code');
 
 // The bytes being read and the cursor (`var`: see reader.ts).
 var src: Uint8Array = new Uint8Array(0);

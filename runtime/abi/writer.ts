@@ -192,8 +192,8 @@ function deeplyFrozen(v: unknown): boolean {
   return true;
 }
 
-/** A map key the envelope writer knows, as bytes: fixstr header and ASCII. */
-function keyBytes(k: string): Uint8Array {
+/** A short ASCII map key as msgpack bytes (fixstr header and the characters); the common-result decoder matches keys with these too. */
+export function keyBytes(k: string): Uint8Array {
   const out = new Uint8Array(1 + k.length);
   out[0] = 0xa0 | k.length;
   for (let i = 0; i < k.length; i++) out[1 + i] = k.charCodeAt(i);
