@@ -93,6 +93,8 @@ const docs = [
   { ...api('wat-response-emit'), ...mw({ response: [p('emit', 'trivial-response@1.0.0')] }) },
   { ...api('kit-pre'), ...mw({ pre: [p('stamp', 'probe@1.0.0')] }) },
   { ...api('hooks4'), ...requestHooks('stamp', 'probe@1.0.0', p('stamp', 'probe@1.0.0')) },
+  // The same four kit hooks, each reading a header first: the gateway writes every envelope.
+  { ...api('hooks4-read'), ...requestHooks('copy_header', 'probe@1.0.0', p('copy_header', 'probe@1.0.0')) },
   {
     ...api('all-hooks', {
       config_data: { internal_url: 'http://internal', external_url: 'http://external' },

@@ -166,6 +166,12 @@ const SCENARIOS: Scenario[] = [
     path: '/hooks4/x',
   },
   {
+    name: 'hooks4-read',
+    label: 'wasmgate 4 kit plugins that read a header, then set one (every envelope written)',
+    target: 'gateway',
+    path: '/hooks4-read/x',
+  },
+  {
     name: 'hooks4-wat',
     label: 'wasmgate 4 trivial plugins (3 minimal WAT + 1 kit)',
     target: 'gateway',
@@ -397,6 +403,7 @@ try {
     ['4 trivial plugins (kit) ÷ passthrough', ratio('hooks4', 'passthrough'), 0.75],
     ['4 trivial plugins (minimal WAT ×3) ÷ passthrough', ratio('hooks4-wat', 'passthrough'), 0.75],
     ['4 plugins answering nothing ÷ passthrough (reported, no target)', ratio('hooks4-noop', 'passthrough'), 0],
+    ['4 kit plugins reading a header ÷ passthrough (reported, no target)', ratio('hooks4-read', 'passthrough'), 0],
     ['all hooks + analytics ÷ passthrough', ratio('all-hooks', 'passthrough'), 0.65],
     ['custom auth (ID-extractor hits) ÷ built-in key auth', ratio('custom-auth', 'key'), 0.9],
     ['built-in key auth: Redis store ÷ embedded store (reported, no target)', ratio('key-redis', 'key'), 0],

@@ -6,7 +6,6 @@
  */
 import { decodeResult, encodeEnvelope } from './abi/codec.ts';
 import type { Envelope, Hook, HookResult } from './abi/records.ts';
-import { encodeEnvelopeView } from './abi/writer.ts';
 import { classify } from './classify.ts';
 import { isPluginFault, WasmgateError } from './errors.ts';
 import { CallState, type PluginLogSink } from './host-functions.ts';
@@ -154,19 +153,19 @@ export class PluginBinding {
       const input = envelope instanceof Uint8Array ? envelope : encodeEnvelope(envelope);
       return this.#run(exportName, input, opts, hook, (o) => this.#decode(o, hook));
     }
-    // A direct call reads its input before anything else can write an envelope: a view of the
-    // writer's scratch serves, copied only if the call has to wait for an instance.
-    const input = envelope instanceof Uint8Array ? envelope : encodeEnvelopeView(envelope);
+    // A direct call runs to its end before anything else can write an envelope, so its
+    // envelope is written only if the plugin asks for it (CallState.input); a call that
+    // has to wait for an instance gets a copy of its own now.
     const started = process.hrtime.bigint();
     let fuelUsed = 0;
     try {
       this.#begin(exportName);
       const inst = this.#pool.tryAcquire();
       if (!inst) {
-        const kept = input === envelope ? input : input.slice();
+        const kept = envelope instanceof Uint8Array ? envelope : encodeEnvelope(envelope);
         return this.#run(exportName, kept, opts, hook, (o) => this.#decode(o, hook));
       }
-      const outcome = this.#invokeDirect(inst, exportName, input, opts);
+      const outcome = this.#invokeDirect(inst, exportName, envelope, opts);
       fuelUsed = outcome.fuelUsed;
       const value = this.#decode(outcome, hook);
       this.#succeeded(exportName, hook, started, fuelUsed);
@@ -260,7 +259,7 @@ export class PluginBinding {
    * extism:host/env, so Extism's per-call bookkeeping (input and output
    * blocks, host context) has nothing to do, and the call needs no promise.
    */
-  #invokeDirect(inst: LiveInstance, exportName: string, input: Uint8Array, opts: CallOptions): CallOutcome {
+  #invokeDirect(inst: LiveInstance, exportName: string, input: Uint8Array | Envelope, opts: CallOptions): CallOutcome {
     const fn = inst.exports[exportName];
     if (typeof fn !== 'function') {
       this.#pool.release(inst);
@@ -280,7 +279,7 @@ export class PluginBinding {
     return this.#settle(inst, state, budget, null);
   }
 
-  #callState(input: Uint8Array, opts: CallOptions): CallState {
+  #callState(input: Uint8Array | Envelope, opts: CallOptions): CallState {
     return new CallState(input, opts.tags ?? (opts.requestId ? { request_id: opts.requestId } : {}));
   }
 

@@ -5,6 +5,8 @@
  * moves the envelope and the result with one call each (docs/abi.md §2).
  */
 import type { CallContext } from '@extism/extism';
+import { type Envelope, HOOKS } from './abi/records.ts';
+import { encodeEnvelopeView } from './abi/writer.ts';
 import { WasmgateError } from './errors.ts';
 import type { RuntimeLimits } from './limits.ts';
 import { EXTISM_ENV, WASMGATE_HOST } from './upload/names.ts';
@@ -30,10 +32,43 @@ export class CallState {
   logLines = 0;
   logDropped = 0;
 
+  #input: Uint8Array | null;
+  readonly #envelope: Envelope | null;
+  /**
+   * The call's hook as its index in HOOKS when the gateway writes the
+   * envelope itself (wasmgate:host/v1.hook); -1 when the caller handed over
+   * bytes, whose own `hook` field is the only word on it.
+   */
+  readonly hookIndex: number;
+
+  /**
+   * `input` is the envelope's bytes, or the envelope itself: then it is
+   * written only when the plugin first asks for it (input_length or
+   * input_read), into the writer's scratch buffer. That is safe only for a
+   * call that runs to its end before anything else can write an envelope
+   * (a direct call, runtime/binding.ts).
+   */
   constructor(
-    readonly input: Uint8Array,
+    input: Uint8Array | Envelope,
     readonly tags: Readonly<Record<string, string>>,
-  ) {}
+  ) {
+    if (input instanceof Uint8Array) {
+      this.#input = input;
+      this.#envelope = null;
+      this.hookIndex = -1;
+    } else {
+      this.#input = null;
+      this.#envelope = input;
+      this.hookIndex = HOOKS.indexOf(input.hook);
+    }
+  }
+
+  /** The envelope's bytes (written now if they were not yet). */
+  get input(): Uint8Array {
+    let bytes = this.#input;
+    if (bytes === null) this.#input = bytes = encodeEnvelopeView(this.#envelope!);
+    return bytes;
+  }
 
   fail(err: WasmgateError): never {
     this.error ??= err;
@@ -109,6 +144,7 @@ export function makeHostFunctions(
   return {
     [WASMGATE_HOST]: {
       input_length: () => holder.state?.input.byteLength ?? 0,
+      hook: () => holder.state?.hookIndex ?? -1,
       input_read: (_ctx: CallContext, dst: number) => {
         const state = holder.state;
         if (!state) return;

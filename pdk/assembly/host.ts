@@ -10,6 +10,10 @@ export declare function input_read(dst: usize): void;
 @external("wasmgate:host/v1", "output_write")
 export declare function output_write(src: usize, len: i32): void;
 
+/** This call's hook as an index into HOOK_NAMES, or -1 when only the envelope says. */
+@external("wasmgate:host/v1", "hook")
+export declare function host_hook(): i32;
+
 @external("wasmgate:host/v1", "log")
 export declare function host_log(level: i32, src: usize, len: i32): void;
 

@@ -38,6 +38,7 @@ import {
   extism_var_get,
   extism_var_set,
   fromBlock,
+  host_hook,
   host_log,
   input_length,
   input_read,
@@ -188,10 +189,19 @@ export class RequestApi {
 
 /** The upstream's response and this plugin's changes to it. Hook: response. */
 export class ResponseApi {
-  constructor(
-    private ctx: Context,
-    public view: Response,
-  ) {}
+  private _view: Response | null = null;
+
+  constructor(private ctx: Context) {}
+
+  /** What the upstream answered (made on first read: a plugin that only changes the response never decodes it). */
+  get view(): Response {
+    let v = this._view;
+    if (v === null) {
+      const res = this.ctx.env.response;
+      this._view = v = res === null ? new Response() : res;
+    }
+    return v!;
+  }
 
   get statusCode(): i32 {
     return this.view.statusCode;
@@ -355,7 +365,8 @@ export class Config {
 
 /** One hook call: the envelope, typed, and the result being built. */
 export class Context {
-  env: Envelope;
+  private _env: Envelope | null;
+  private _hook: string = '';
   private _requestChanges: RequestChanges | null = null;
   private _responseChanges: ResponseChanges | null = null;
   private _recordChanges: RecordChanges | null = null;
@@ -372,10 +383,32 @@ export class Context {
   private _response: ResponseApi | null = null;
   private _analytics: AnalyticsApi | null = null;
 
-  constructor(env: Envelope) {
-    this.env = env;
-    this.hookMask = env.hookBit;
-    if (env.error !== null) this.fail(env.error as string);
+  /** From an envelope already read, or (env null) from the hook alone: the envelope is then read on first use. */
+  constructor(env: Envelope | null, hookIndex: i32 = -1) {
+    this._env = env;
+    if (env !== null) {
+      this._hook = env.hook;
+      this.hookMask = env.hookBit;
+      if (env.error !== null) this.fail(env.error as string);
+    } else {
+      this._hook = HOOK_NAMES[hookIndex];
+      this.hookMask = 1 << hookIndex;
+    }
+  }
+
+  /**
+   * The envelope, read from the gateway on first use. A plugin that reads
+   * nothing of it (it only adds a header, say) costs the gateway no
+   * encoding and itself no copy or scan.
+   */
+  get env(): Envelope {
+    let e = this._env;
+    if (e === null) {
+      e = readInput();
+      this._env = e;
+      if (e.error !== null) this.fail(e.error as string);
+    }
+    return e!;
   }
 
   /** The outbound calls asked for so far. */
@@ -446,8 +479,10 @@ export class Context {
   get request(): RequestApi {
     let r = this._request;
     if (r === null) {
-      // A request that does not decode fails the call here, as reading it would.
-      this.env.checkRequest();
+      // A request that does not decode fails the call here, as reading it would. (An
+      // envelope not read yet is the gateway's own, read when the plugin reads from it.)
+      const env = this._env;
+      if (env !== null) env.checkRequest();
       r = new RequestApi(this);
       this._request = r;
     }
@@ -457,8 +492,7 @@ export class Context {
   get response(): ResponseApi {
     let r = this._response;
     if (r === null) {
-      const res = this.env.response;
-      r = new ResponseApi(this, res === null ? new Response() : res);
+      r = new ResponseApi(this);
       this._response = r;
     }
     return r!;
@@ -481,10 +515,9 @@ export class Context {
     if (last !== null) {
       if (last.finished) last.recycle();
     }
-    const n = input_length();
-    const buf = inputBuffer(n);
-    if (n > 0) input_read(buf.dataStart);
-    const ctx = new Context(readEnvelope(buf));
+    // A gateway that names the hook writes the envelope only when the plugin first reads from it.
+    const hook = host_hook();
+    const ctx = hook >= 0 && hook < HOOK_NAMES.length ? new Context(null, hook) : new Context(readInput());
     lastContext = ctx;
     return ctx;
   }
@@ -495,7 +528,7 @@ export class Context {
   }
 
   get hook(): string {
-    return this.env.hook;
+    return this._hook;
   }
   get metadata(): Metadata {
     return this.env.metadata;
@@ -511,7 +544,7 @@ export class Context {
   /** True when the current hook is in `hooks`; otherwise records an error naming the helper. */
   allow(helper: string, hooks: i32): bool {
     if (this.hookMask & hooks) return true;
-    this.fail(helper + ' is allowed in the ' + hookNames(hooks) + ' hook(s), not in ' + this.env.hook);
+    this.fail(helper + ' is allowed in the ' + hookNames(hooks) + ' hook(s), not in ' + this._hook);
     return false;
   }
 
@@ -600,7 +633,8 @@ export class Context {
   done(): i32 {
     this.finished = true;
     // A section that failed to decode on first use fails the call.
-    if (this.env.error !== null) this.fail(this.env.error as string);
+    const env = this._env;
+    if (env !== null && env.error !== null) this.fail(env.error as string);
     const err = this.error;
     const calls = this._calls;
     const w = resultWriter();
@@ -662,6 +696,17 @@ export class Context {
     output_write(w.buf.dataStart, w.len);
     return 0;
   }
+}
+
+/** The hooks in the order of wasmgate:host/v1.hook's answer (docs/abi.md §2): bit i of a hook mask is HOOK_NAMES[i]. */
+const HOOK_NAMES: StaticArray<string> = ['pre', 'auth', 'post_auth', 'endpoint', 'post', 'response', 'analytics'];
+
+/** This call's envelope, copied in from the gateway (two host calls) and scanned. */
+function readInput(): Envelope {
+  const n = input_length();
+  const buf = inputBuffer(n);
+  if (n > 0) input_read(buf.dataStart);
+  return readEnvelope(buf);
 }
 
 let lastContext: Context | null = null;

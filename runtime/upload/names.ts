@@ -49,6 +49,7 @@ export const WASMGATE_HOST_FUNCTIONS: ReadonlySet<string> = new Set([
   'input_read',
   'output_write',
   'log',
+  'hook',
 ]);
 
 export interface PipelineOptions {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../gateway/cli/main.ts';
 import { fromJson, toJson } from '../../gateway/cli/sample.ts';
 import { buildPlugin } from '../../pdk/build.ts';
-import { Runtime } from '../../runtime/index.ts';
+import { type Envelope, Runtime } from '../../runtime/index.ts';
 import { TS_EXAMPLES } from '../harness/examples.ts';
 import { encodeCase, listCases } from '../vectors/generate.ts';
 
@@ -63,6 +63,15 @@ describe('TypeScript examples pass the shared vectors byte for byte', () => {
       } else {
         await expect(accepted).resolves.toBeDefined();
       }
+      // Handed over as a record, the envelope is written only when the kit first reads it
+      // (docs/abi.md §2): the result is the same.
+      const settled = (p: Promise<unknown>) =>
+        p.then(
+          (value) => ({ value }),
+          (e) => ({ code: e.code }),
+        );
+      const record = decode(input) as Envelope;
+      expect(await settled(binding.call(c.export, c.hook as never, record))).toEqual(await settled(accepted));
       await binding.drain();
     });
   }
