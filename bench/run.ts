@@ -401,7 +401,11 @@ try {
     ['keyless passthrough ÷ fastify + @fastify/http-proxy', ratio('passthrough', 'fastify-proxy'), 1.2],
     ['keyless passthrough ÷ nginx (1 worker)', ratio('passthrough', 'nginx'), 0.6],
     ['4 trivial plugins (kit) ÷ passthrough', ratio('hooks4', 'passthrough'), 0.75],
-    ['4 trivial plugins (minimal WAT ×3, reading their envelope) ÷ passthrough (reported, no target)', ratio('hooks4-wat', 'passthrough'), 0],
+    [
+      '4 trivial plugins (minimal WAT ×3, reading their envelope) ÷ passthrough (reported, no target)',
+      ratio('hooks4-wat', 'passthrough'),
+      0,
+    ],
     ['4 plugins answering nothing ÷ passthrough (reported, no target)', ratio('hooks4-noop', 'passthrough'), 0],
     ['4 kit plugins reading a header ÷ passthrough (reported, no target)', ratio('hooks4-read', 'passthrough'), 0],
     ['all hooks + analytics ÷ passthrough', ratio('all-hooks', 'passthrough'), 0.65],

@@ -9,7 +9,7 @@ import { type Envelope, HOOKS } from './abi/records.ts';
 import { encodeEnvelopeView } from './abi/writer.ts';
 import { WasmgateError } from './errors.ts';
 import type { RuntimeLimits } from './limits.ts';
-import { EXTISM_ENV, WASMGATE_HOST } from './upload/names.ts';
+import { EXTISM_ENV, HOST_CALL_FUEL, WASMGATE_HOST } from './upload/names.ts';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 const LEVELS: LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error'];
@@ -83,7 +83,32 @@ export class CallState {
  */
 export interface MemoryHolder {
   memory: WebAssembly.Memory | null;
+  /** The instance's fuel global (runtime/upload/meter.ts), which host functions that copy much also draw on. */
+  fuel: WebAssembly.Global | null;
   state: CallState | null;
+}
+
+/**
+ * Every call to a host function costs at least CHEAP_HOST_CALL_FUEL (the
+ * functions here HOST_CALL_FUEL), charged by the meter at the call site;
+ * that covers copying HOST_CALL_FUEL × 16 bytes. A
+ * function that copies more charges the rest here, at the rate of bulk
+ * memory operations (16 bytes a unit), so a loop that copies a large
+ * envelope again and again ends within its fuel budget like any other loop.
+ */
+const COVERED_BYTES = HOST_CALL_FUEL * 16;
+
+function chargeCopy(holder: MemoryHolder, state: CallState | null, bytes: number): void {
+  if (bytes <= COVERED_BYTES) return;
+  const fuel = holder.fuel;
+  if (!fuel) return;
+  const left = (fuel.value as bigint) - BigInt(Math.ceil((bytes - COVERED_BYTES) / 16));
+  fuel.value = left;
+  if (left < 0n) {
+    const err = new WasmgateError('FUEL_EXHAUSTED');
+    if (state) state.fail(err);
+    throw err;
+  }
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
@@ -131,15 +156,42 @@ function guestBytes(holder: MemoryHolder, state: CallState | null, ptr: number, 
 
 export type HostFunction = (ctx: CallContext, ...args: never[]) => unknown;
 
+/** Counts `size` bytes against the call's host allocation cap, refusing (ALLOC_LIMIT) before they are allocated. */
+function countAlloc(state: CallState | null, limits: RuntimeLimits, size: number): void {
+  const total = (state?.allocBytes ?? 0) + size;
+  if (size < 0 || total > limits.maxAllocBytesPerCall) {
+    const err = new WasmgateError(
+      'ALLOC_LIMIT',
+      `the plugin asked the host for ${size} bytes; at most ${limits.maxAllocBytesPerCall} per call are allowed`,
+    );
+    if (state) state.fail(err);
+    throw err;
+  }
+  if (state) state.allocBytes = total;
+}
+
+const utf8Encoder = new TextEncoder();
+
 export function makeHostFunctions(
   holder: MemoryHolder,
   limits: RuntimeLimits,
   sink: PluginLogSink,
+  config: Readonly<Record<string, string>> = {},
 ): Record<string, Record<string, HostFunction>> {
+  /** A copy of `bytes` in a new Extism block, counted and charged like `alloc` and a copy. */
+  const storeCounted = (ctx: CallContext, bytes: Uint8Array): bigint => {
+    const state = holder.state;
+    countAlloc(state, limits, bytes.byteLength);
+    chargeCopy(holder, state, bytes.byteLength);
+    return ctx.store(bytes);
+  };
   const log = (level: LogLevel) => (ctx: CallContext, addr: bigint) => {
     const state = holder.state;
     const block = ctx.read(addr);
-    if (block) emitLog(state, limits, sink, level, block.bytes());
+    if (!block) return;
+    const bytes = block.bytes();
+    chargeCopy(holder, state, bytes.byteLength);
+    emitLog(state, limits, sink, level, bytes);
   };
   return {
     [WASMGATE_HOST]: {
@@ -148,7 +200,9 @@ export function makeHostFunctions(
       input_read: (_ctx: CallContext, dst: number) => {
         const state = holder.state;
         if (!state) return;
-        guestBytes(holder, state, dst, state.input.byteLength).set(state.input);
+        const input = state.input;
+        chargeCopy(holder, state, input.byteLength);
+        guestBytes(holder, state, dst, input.byteLength).set(input);
       },
       output_write: (_ctx: CallContext, src: number, len: number) => {
         const state = holder.state;
@@ -162,6 +216,7 @@ export function makeHostFunctions(
           state.fail(err);
           throw err;
         }
+        chargeCopy(holder, state, len >>> 0);
         state.output = guestBytes(holder, state, src, len).slice();
       },
       log: (_ctx: CallContext, level: number, src: number, len: number) => {
@@ -171,24 +226,29 @@ export function makeHostFunctions(
           state.logDropped++;
           return;
         }
+        chargeCopy(holder, state, len >>> 0);
         emitLog(state, limits, sink, LEVELS[level] ?? 'info', guestBytes(holder, state, src, len));
       },
     },
     [EXTISM_ENV]: {
       alloc: (ctx: CallContext, n: bigint) => {
-        const state = holder.state;
-        const size = Number(n);
-        const total = (state?.allocBytes ?? 0) + size;
-        if (size < 0 || total > limits.maxAllocBytesPerCall) {
-          const err = new WasmgateError(
-            'ALLOC_LIMIT',
-            `the plugin asked the host for ${size} bytes; at most ${limits.maxAllocBytesPerCall} per call are allowed`,
-          );
-          if (state) state.fail(err);
-          throw err;
-        }
-        if (state) state.allocBytes = total;
+        countAlloc(holder.state, limits, Number(n));
         return ctx.alloc(n);
+      },
+      // The SDK's own var_get and config_get allocate a block per call outside every cap.
+      // (The key's block is left to the next call's reset: the guest allocated it, so it is counted.) A
+      // variable is handed over as a copy, never as its own buffer.
+      var_get: (ctx: CallContext, keyAddr: bigint) => {
+        const key = ctx.read(keyAddr);
+        if (!key) return 0n;
+        const value = ctx.getVariable(key.string());
+        return value ? storeCounted(ctx, value.bytes().slice()) : 0n;
+      },
+      config_get: (ctx: CallContext, keyAddr: bigint) => {
+        const key = ctx.read(keyAddr);
+        if (!key) return 0n;
+        const name = key.string();
+        return Object.hasOwn(config, name) ? storeCounted(ctx, utf8Encoder.encode(config[name])) : 0n;
       },
       var_set: (ctx: CallContext, keyAddr: bigint, valueAddr: bigint) => {
         const key = ctx.read(keyAddr);
@@ -200,8 +260,10 @@ export function makeHostFunctions(
         }
         const value = ctx.read(valueAddr);
         if (!value) return;
+        const bytes = value.bytes();
+        chargeCopy(holder, holder.state, bytes.byteLength);
         try {
-          ctx.setVariable(name, value.bytes().slice());
+          ctx.setVariable(name, bytes.slice());
         } catch (cause) {
           const err = new WasmgateError('VAR_LIMIT', `variables would exceed ${limits.maxVarBytes} bytes`, { cause });
           const state = holder.state;

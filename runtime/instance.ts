@@ -32,8 +32,8 @@ export interface InstanceOptions {
 }
 
 export async function createInstance(module: WebAssembly.Module, opts: InstanceOptions): Promise<LiveInstance> {
-  const holder: MemoryHolder = { memory: null, state: null };
-  const functions = makeHostFunctions(holder, opts.limits, opts.logSink);
+  const holder: MemoryHolder = { memory: null, fuel: null, state: null };
+  const functions = makeHostFunctions(holder, opts.limits, opts.logSink, opts.config);
   if (opts.env) Object.assign(functions[EXTISM_ENV]!, opts.env);
   let plugin: Plugin;
   try {
@@ -59,6 +59,7 @@ export async function createInstance(module: WebAssembly.Module, opts: InstanceO
     );
   }
   holder.memory = memory;
+  holder.fuel = fuel;
   return { plugin, memory, fuel, exports: instance.exports, holder, broken: false };
 }
 

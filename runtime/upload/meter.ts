@@ -26,7 +26,7 @@
  * its export are appended, so no existing index moves.
  */
 import { WasmgateError } from '../errors.ts';
-import { FUEL_EXPORT } from './names.ts';
+import { CHEAP_HOST_CALL_FUEL, FUEL_EXPORT, HOST_CALL_FUEL } from './names.ts';
 import {
   BULK_BYTES,
   BULK_NONE,
@@ -45,7 +45,7 @@ import {
 } from './wasm-code.ts';
 import { Reader } from './wasm-reader.ts';
 
-export { FUEL_EXPORT };
+export { CHEAP_HOST_CALL_FUEL, FUEL_EXPORT, HOST_CALL_FUEL };
 
 /**
  * A loop that calls nothing counts its cost in a local and pays the global
@@ -107,6 +107,8 @@ interface Layout {
   paramCounts: number[];
   importedFunctions: number;
   importedGlobals: number;
+  /** Per imported function: what a call to it costs (hostCallCost). */
+  hostCallFuel: number[];
   /** Type index of each defined function. */
   functionTypes: number[];
   definedGlobals: number;
@@ -142,6 +144,7 @@ function readLayout(bytes: Uint8Array): Layout {
   let paramCounts: number[] = [];
   let importedFunctions = 0;
   let importedGlobals = 0;
+  const hostCallFuel: number[] = [];
   let functionTypes: number[] = [];
   let definedGlobals = 0;
   const pins: number[] = [];
@@ -184,12 +187,13 @@ function readLayout(bytes: Uint8Array): Layout {
       case 2: {
         const count = s.u32();
         for (let i = 0; i < count; i++) {
-          s.skip(s.u32());
-          s.skip(s.u32());
+          const module = s.name();
+          const field = s.name();
           const kind = s.byte();
           if (kind === 0) {
             if (s.u32() >= paramCounts.length) invalid('an imported function has an unknown type');
             importedFunctions++;
+            hostCallFuel.push(hostCallCost(module, field));
           } else if (kind === 1) {
             s.valType();
             s.limits();
@@ -280,6 +284,7 @@ function readLayout(bytes: Uint8Array): Layout {
     paramCounts,
     importedFunctions,
     importedGlobals,
+    hostCallFuel,
     functionTypes,
     definedGlobals,
     pinned,
@@ -374,6 +379,8 @@ interface Measured {
   /** Per direct call: the point it belongs to and the callee's function index. */
   callPoint: IntList;
   callee: IntList;
+  /** Per indirect call: the point it belongs to. */
+  indirectPoint: IntList;
   /** Per bulk operation: its byte offset and what its length counts. */
   bulkAt: IntList;
   bulkKind: IntList;
@@ -450,6 +457,7 @@ function measure(bytes: Uint8Array, layout: Layout): Measured {
     pointCalls: new IntList(),
     callPoint: new IntList(),
     callee: new IntList(),
+    indirectPoint: new IntList(),
     bulkAt: new IntList(),
     bulkKind: new IntList(),
     refs: new IntList(),
@@ -573,6 +581,7 @@ function measure(bytes: Uint8Array, layout: Layout): Measured {
           c++;
           p = skipLeb(bytes, p, end, 5);
           p = skipLeb(bytes, p, end, 5);
+          m.indirectPoint.push(owner);
           calls.data[owner]!++;
           break;
         // K_SELECT_T
@@ -732,6 +741,46 @@ function foldable(layout: Layout, m: Measured): Float64Array {
     }
   }
   return folded;
+}
+
+/**
+ * Adds the cost of a host call to the straight-line cost of every point
+ * that calls an imported function: directly, or through a table when any
+ * import can be reached that way (named by an element segment or `ref.func`). So a
+ * loop of host calls pays for the host's work, not only for the guest's
+ * few instructions around each call.
+ */
+function chargeHostCalls(layout: Layout, m: Measured): void {
+  const imported = layout.importedFunctions;
+  for (let i = 0; i < m.callPoint.length; i++) {
+    const callee = m.callee.data[i]!;
+    if (callee < imported) m.pointCost.data[m.callPoint.data[i]!]! += layout.hostCallFuel[callee]!;
+  }
+  // An indirect call may reach any import in a table: it pays the dearest.
+  let indirect = 0;
+  for (let f = 0; f < imported; f++) {
+    if (layout.pinned[f] === 1) indirect = Math.max(indirect, layout.hostCallFuel[f]!);
+  }
+  if (indirect === 0) return;
+  for (let i = 0; i < m.indirectPoint.length; i++) m.pointCost.data[m.indirectPoint.data[i]!]! += indirect;
+}
+
+/** The Extism kernel's one-word accessors, which copy at most 8 bytes and allocate nothing. */
+const CHEAP_HOST_CALLS: ReadonlySet<string> = new Set([
+  'extism:host/env.load_u8',
+  'extism:host/env.load_u64',
+  'extism:host/env.store_u8',
+  'extism:host/env.store_u64',
+  'extism:host/env.input_load_u8',
+  'extism:host/env.input_load_u64',
+  'extism:host/env.input_length',
+  'extism:host/env.input_offset',
+  'extism:host/env.length',
+  'extism:host/env.length_unsafe',
+]);
+
+function hostCallCost(module: string, field: string): number {
+  return CHEAP_HOST_CALLS.has(`${module}.${field}`) ? CHEAP_HOST_CALL_FUEL : HOST_CALL_FUEL;
 }
 
 /** A byte buffer that grows. */
@@ -969,6 +1018,7 @@ export function instrumentFuel(bytes: Uint8Array, initialFuel: number): Uint8Arr
   const layout = readLayout(bytes);
   const m = measure(bytes, layout);
   for (let i = 0; i < m.refs.length; i++) layout.pinned[m.refs.data[i]!] = 1;
+  chargeHostCalls(layout, m);
   const folded = foldable(layout, m);
 
   // What each charge point pays: its own instructions and those of the folded functions it calls.

@@ -73,3 +73,18 @@ export interface ModuleFacts {
 export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
+
+/**
+ * What a call to an imported (host) function costs, whatever the host does:
+ * a host call takes a few hundred nanoseconds, about as long as that many
+ * guest instructions. Host functions that copy more than
+ * HOST_CALL_FUEL × 16 bytes pay the rest themselves (runtime/host-functions.ts).
+ */
+export const HOST_CALL_FUEL = 256;
+
+/**
+ * What a call to one of the Extism kernel's one-word accessors costs
+ * (`load_u64`, `store_u8`, `input_load_u64`, `length`, …): stock PDKs move
+ * every input and output through them 8 bytes a call, at some 50 ns each.
+ */
+export const CHEAP_HOST_CALL_FUEL = 64;

@@ -98,6 +98,31 @@ describe('loops and recursion', () => {
     }
   });
 
+  it('host calls cost fuel: 256 a call, direct or through a table, and 1 per 16 bytes a host function copies past 4 KiB', async () => {
+    const binding = await bound('host-loop');
+    // 1,000 calls of input_length, each with a few instructions around it.
+    for (const exportName of ['count', 'count_indirect']) {
+      const { fuelUsed } = await binding.callRaw(exportName, envelope);
+      expect(fuelUsed).toBeGreaterThanOrEqual(1_000 * 256);
+      expect(fuelUsed).toBeLessThan(1_000 * 256 + 20_000);
+    }
+    const big = encode({ ...smallEnvelope(), padding: new Uint8Array(1 << 20) });
+    const { fuelUsed } = await binding.callRaw('read_once', big);
+    expect(fuelUsed).toBeGreaterThanOrEqual(256 + (big.byteLength - 4096) / 16);
+  });
+
+  it('a loop of host calls copying a 1 MiB envelope runs out of fuel, as any loop does', async () => {
+    const big = encode({ ...smallEnvelope(), padding: new Uint8Array(1 << 20) });
+    const binding = await bound('host-loop');
+    const r = await watched(() => binding.callRaw('spin', big));
+    expect(codeOf(r.error)).toBe('FUEL_EXHAUSTED');
+    await servesNext(binding);
+  });
+
+  it('a loop of var_get on a 60 KiB variable stops at the host allocation cap', async () => {
+    await expectCallFailure(await bound('host-loop'), 'var_spin', 'ALLOC_LIMIT', { trapped: true });
+  });
+
   it('unbounded recursion is a stack overflow; the next call succeeds', async () => {
     await expectCallFailure(await bound('recursion'), 'run', 'STACK_OVERFLOW', { trapped: true });
   });
