@@ -8,6 +8,7 @@
  *   npm run bench -- [--duration 5] [--rounds 3] [--connections 50] [--only a,b] [--json FILE] [--no-write]
  */
 import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -121,44 +122,13 @@ interface Scenario {
   body?: string;
 }
 
+// In each round the scenarios run in this order: the ones a target compares run next to each
+// other, so the load of a shared machine drifts as little as possible between them.
 const SCENARIOS: Scenario[] = [
   { name: 'direct', label: 'direct upstream (the limit)', target: 'upstream', path: '/x' },
   { name: 'nginx', label: 'nginx, 1 worker, keepalive upstream', target: 'nginx', path: '/x' },
   { name: 'fastify-proxy', label: 'fastify + @fastify/http-proxy', target: 'fastify', path: '/x' },
   { name: 'passthrough', label: 'wasmgate keyless passthrough', target: 'gateway', path: '/passthrough/x' },
-  {
-    name: 'passthrough-no-analytics',
-    label: 'wasmgate keyless passthrough, analytics off',
-    target: 'gatewayNoAnalytics',
-    path: '/passthrough/x',
-  },
-  {
-    name: 'passthrough-redis',
-    label: 'wasmgate keyless passthrough, analytics to Redis',
-    target: 'gatewayRedis',
-    path: '/passthrough/x',
-  },
-  {
-    name: 'key',
-    label: 'wasmgate built-in key auth',
-    target: 'gateway',
-    path: '/key/x',
-    headers: { authorization: 'bench-key' },
-  },
-  {
-    name: 'key-redis',
-    label: 'wasmgate built-in key auth, Redis store',
-    target: 'gatewayRedis',
-    path: '/key/x',
-    headers: { authorization: 'bench-key' },
-  },
-  {
-    name: 'custom-auth',
-    label: 'wasmgate custom auth plugin, ID-extractor hits',
-    target: 'gateway',
-    path: '/custom-auth/x',
-    headers: { authorization: 'Bearer bench-token' },
-  },
   {
     name: 'hooks4',
     label: 'wasmgate 4 trivial plugins (pre, post-auth, post, response; TypeScript kit)',
@@ -188,6 +158,39 @@ const SCENARIOS: Scenario[] = [
     label: 'wasmgate all hooks + analytics recording (TypeScript examples)',
     target: 'gateway',
     path: '/all-hooks/x',
+  },
+  {
+    name: 'key',
+    label: 'wasmgate built-in key auth',
+    target: 'gateway',
+    path: '/key/x',
+    headers: { authorization: 'bench-key' },
+  },
+  {
+    name: 'custom-auth',
+    label: 'wasmgate custom auth plugin, ID-extractor hits',
+    target: 'gateway',
+    path: '/custom-auth/x',
+    headers: { authorization: 'Bearer bench-token' },
+  },
+  {
+    name: 'key-redis',
+    label: 'wasmgate built-in key auth, Redis store',
+    target: 'gatewayRedis',
+    path: '/key/x',
+    headers: { authorization: 'bench-key' },
+  },
+  {
+    name: 'passthrough-no-analytics',
+    label: 'wasmgate keyless passthrough, analytics off',
+    target: 'gatewayNoAnalytics',
+    path: '/passthrough/x',
+  },
+  {
+    name: 'passthrough-redis',
+    label: 'wasmgate keyless passthrough, analytics to Redis',
+    target: 'gatewayRedis',
+    path: '/passthrough/x',
   },
   {
     name: 'body10k',
@@ -283,6 +286,43 @@ function run(url: string, s: Scenario, seconds: number): Promise<Sample> {
   });
 }
 
+/** CPU time (user + system, in clock ticks) of these processes so far; null where /proc cannot tell. */
+function cpuTicks(pids: number[]): number | null {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      total += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      return null;
+    }
+  }
+  return total;
+}
+
+/**
+ * Waits until every process of the benchmark (the systems under test, the
+ * upstream, redis-server) is idle — under 10% of a core over 200 ms — or
+ * 10 s have passed, so that no sample is measured while the previous
+ * one's work (an analytics flush to Redis, a GC) still runs beside it.
+ * Returns the ms waited.
+ */
+async function settle(pids: number[]): Promise<number> {
+  const started = Date.now();
+  let last = cpuTicks(pids);
+  if (last === null) return 0;
+  while (Date.now() - started < 10_000) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const now = cpuTicks(pids);
+    if (now === null) break;
+    // Clock ticks are 10 ms: at most 2 in 200 ms is under 10% of a core.
+    if (now - last <= 2) break;
+    last = now;
+  }
+  return Date.now() - started;
+}
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -310,10 +350,15 @@ targets.gatewayRedis = redisServer
 const chosen = SCENARIOS.filter((s) => (ONLY.length === 0 || ONLY.includes(s.name)) && targets[s.target]);
 const skipped = SCENARIOS.filter((s) => !targets[s.target]).map((s) => `${s.name} (${s.target} not available here)`);
 const samples = new Map<string, Sample[]>();
+const benchPids = [...Object.values(targets), redisServer]
+  .map((t) => t?.proc?.pid)
+  .filter((pid): pid is number => pid !== undefined);
 try {
   for (let round = 1; round <= ROUNDS; round++) {
     for (const s of chosen) {
       const url = `http://127.0.0.1:${targets[s.target]!.port}${s.path}`;
+      const waited = await settle(benchPids);
+      if (waited >= 1_000) process.stderr.write(`(waited ${waited} ms for the processes to go idle)\n`);
       await run(url, s, 1); // warm-up
       const sut = s.target.startsWith('gateway') ? targets[s.target]! : null;
       if (sut) await ask(sut, 'loop-reset');
