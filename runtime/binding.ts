@@ -70,6 +70,11 @@ function toExtismConfig(config: Record<string, unknown> | undefined): Record<str
   return out;
 }
 
+/** The envelope as bytes of its own: as given, or written now. */
+function bytesOf(envelope: Envelope | Uint8Array): Uint8Array {
+  return envelope instanceof Uint8Array ? envelope : encodeEnvelope(envelope);
+}
+
 export class PluginBinding {
   readonly module: PreparedModule;
   readonly apiId: string;
@@ -149,10 +154,7 @@ export class PluginBinding {
     envelope: Envelope | Uint8Array,
     opts: CallOptions = {},
   ): HookResult | Promise<HookResult> {
-    if (!this.#direct) {
-      const input = envelope instanceof Uint8Array ? envelope : encodeEnvelope(envelope);
-      return this.#run(exportName, input, opts, hook, (o) => this.#decode(o, hook));
-    }
+    if (!this.#direct) return this.#run(exportName, bytesOf(envelope), opts, hook, (o) => this.#decode(o, hook));
     // A direct call runs to its end before anything else can write an envelope, so its
     // envelope is written only if the plugin asks for it (CallState.input); a call that
     // has to wait for an instance gets a copy of its own now.
@@ -161,10 +163,7 @@ export class PluginBinding {
     try {
       this.#begin(exportName);
       const inst = this.#pool.tryAcquire();
-      if (!inst) {
-        const kept = envelope instanceof Uint8Array ? envelope : encodeEnvelope(envelope);
-        return this.#run(exportName, kept, opts, hook, (o) => this.#decode(o, hook));
-      }
+      if (!inst) return this.#run(exportName, bytesOf(envelope), opts, hook, (o) => this.#decode(o, hook));
       const outcome = this.#invokeDirect(inst, exportName, envelope, opts);
       fuelUsed = outcome.fuelUsed;
       const value = this.#decode(outcome, hook);

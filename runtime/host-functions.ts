@@ -9,7 +9,7 @@ import { type Envelope, HOOKS } from './abi/records.ts';
 import { encodeEnvelopeView } from './abi/writer.ts';
 import { WasmgateError } from './errors.ts';
 import type { RuntimeLimits } from './limits.ts';
-import { EXTISM_ENV, HOST_CALL_FUEL, WASMGATE_HOST } from './upload/names.ts';
+import { BULK_BYTES_SHIFT, EXTISM_ENV, HOST_CALL_FUEL, WASMGATE_HOST } from './upload/names.ts';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 const LEVELS: LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error'];
@@ -91,18 +91,19 @@ export interface MemoryHolder {
 /**
  * Every call to a host function costs at least CHEAP_HOST_CALL_FUEL (the
  * functions here HOST_CALL_FUEL), charged by the meter at the call site;
- * that covers copying HOST_CALL_FUEL × 16 bytes. A
- * function that copies more charges the rest here, at the rate of bulk
- * memory operations (16 bytes a unit), so a loop that copies a large
- * envelope again and again ends within its fuel budget like any other loop.
+ * at the rate of bulk memory operations (2^BULK_BYTES_SHIFT bytes a unit)
+ * that covers copying COVERED_BYTES. A function that copies more charges
+ * the rest here, so a loop that copies a large envelope again and again
+ * ends within its fuel budget like any other loop.
  */
-const COVERED_BYTES = HOST_CALL_FUEL * 16;
+const BYTES_PER_FUEL = 2 ** BULK_BYTES_SHIFT;
+const COVERED_BYTES = HOST_CALL_FUEL * BYTES_PER_FUEL;
 
 function chargeCopy(holder: MemoryHolder, state: CallState | null, bytes: number): void {
   if (bytes <= COVERED_BYTES) return;
   const fuel = holder.fuel;
   if (!fuel) return;
-  const left = (fuel.value as bigint) - BigInt(Math.ceil((bytes - COVERED_BYTES) / 16));
+  const left = (fuel.value as bigint) - BigInt(Math.ceil((bytes - COVERED_BYTES) / BYTES_PER_FUEL));
   fuel.value = left;
   if (left < 0n) {
     const err = new WasmgateError('FUEL_EXHAUSTED');

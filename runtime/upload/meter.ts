@@ -26,7 +26,7 @@
  * its export are appended, so no existing index moves.
  */
 import { WasmgateError } from '../errors.ts';
-import { CHEAP_HOST_CALL_FUEL, FUEL_EXPORT, HOST_CALL_FUEL } from './names.ts';
+import { BULK_BYTES_SHIFT, CHEAP_HOST_CALL_FUEL, EXTISM_ENV, FUEL_EXPORT, HOST_CALL_FUEL } from './names.ts';
 import {
   BULK_BYTES,
   BULK_NONE,
@@ -64,9 +64,6 @@ const BATCH = 128;
  * saves no measurable time (docs/sandbox.md).
  */
 const FOLD_CAP = 256;
-
-/** Bulk memory operations pay one unit per 2^4 bytes: memset and memcpy move about that in the time of one simple instruction. */
-const BULK_BYTES_SHIFT = 4;
 
 /** V8's limit on a function's parameters and locals together (kV8MaxWasmFunctionLocals). */
 const V8_MAX_LOCALS = 50_000;
@@ -767,16 +764,16 @@ function chargeHostCalls(layout: Layout, m: Measured): void {
 
 /** The Extism kernel's one-word accessors, which copy at most 8 bytes and allocate nothing. */
 const CHEAP_HOST_CALLS: ReadonlySet<string> = new Set([
-  'extism:host/env.load_u8',
-  'extism:host/env.load_u64',
-  'extism:host/env.store_u8',
-  'extism:host/env.store_u64',
-  'extism:host/env.input_load_u8',
-  'extism:host/env.input_load_u64',
-  'extism:host/env.input_length',
-  'extism:host/env.input_offset',
-  'extism:host/env.length',
-  'extism:host/env.length_unsafe',
+  `${EXTISM_ENV}.load_u8`,
+  `${EXTISM_ENV}.load_u64`,
+  `${EXTISM_ENV}.store_u8`,
+  `${EXTISM_ENV}.store_u64`,
+  `${EXTISM_ENV}.input_load_u8`,
+  `${EXTISM_ENV}.input_load_u64`,
+  `${EXTISM_ENV}.input_length`,
+  `${EXTISM_ENV}.input_offset`,
+  `${EXTISM_ENV}.length`,
+  `${EXTISM_ENV}.length_unsafe`,
 ]);
 
 function hostCallCost(module: string, field: string): number {

@@ -75,10 +75,17 @@ export function sha256(bytes: Uint8Array): string {
 }
 
 /**
+ * Bulk memory operations pay one unit of fuel per 2^4 bytes (memset and
+ * memcpy move about that in the time of one simple instruction), and so do
+ * host functions for what they copy.
+ */
+export const BULK_BYTES_SHIFT = 4;
+
+/**
  * What a call to an imported (host) function costs, whatever the host does:
  * a host call takes a few hundred nanoseconds, about as long as that many
- * guest instructions. Host functions that copy more than
- * HOST_CALL_FUEL × 16 bytes pay the rest themselves (runtime/host-functions.ts).
+ * guest instructions. Host functions that copy more than the bytes that
+ * pays for (at the bulk rate) pay the rest themselves (runtime/host-functions.ts).
  */
 export const HOST_CALL_FUEL = 256;
 
