@@ -71,15 +71,12 @@ const RESPONSE = HOOK_RESPONSE;
 const ANALYTICS = HOOK_ANALYTICS;
 const REQUEST_HOOKS: i32 = PRE | AUTH | POST_AUTH | ENDPOINT | POST;
 
+/** The hooks in the order of wasmgate:host/v1.hook's answer (docs/abi.md §2): bit i of a hook mask is HOOK_NAMES[i]. */
+const HOOK_NAMES: StaticArray<string> = ['pre', 'auth', 'post_auth', 'endpoint', 'post', 'response', 'analytics'];
+
 function hookNames(mask: i32): string {
   const names = new Array<string>();
-  if (mask & PRE) names.push('pre');
-  if (mask & AUTH) names.push('auth');
-  if (mask & POST_AUTH) names.push('post_auth');
-  if (mask & ENDPOINT) names.push('endpoint');
-  if (mask & POST) names.push('post');
-  if (mask & RESPONSE) names.push('response');
-  if (mask & ANALYTICS) names.push('analytics');
+  for (let i = 0; i < HOOK_NAMES.length; i++) if (mask & (1 << i)) names.push(HOOK_NAMES[i]);
   return names.join(', ');
 }
 
@@ -697,9 +694,6 @@ export class Context {
     return 0;
   }
 }
-
-/** The hooks in the order of wasmgate:host/v1.hook's answer (docs/abi.md §2): bit i of a hook mask is HOOK_NAMES[i]. */
-const HOOK_NAMES: StaticArray<string> = ['pre', 'auth', 'post_auth', 'endpoint', 'post', 'response', 'analytics'];
 
 /** This call's envelope, copied in from the gateway (two host calls) and scanned. */
 function readInput(): Envelope {
