@@ -71,7 +71,7 @@ const SLOTS = 4096;
 const slotBytes: (Uint8Array | undefined)[] = new Array(SLOTS);
 const slotStrings: string[] = new Array(SLOTS);
 
-export function shortAscii(b: Uint8Array, start: number, n: number): string | null {
+function shortAscii(b: Uint8Array, start: number, n: number): string | null {
   let h = n;
   for (let i = start; i < start + n; i++) {
     const c = b[i]!;
